@@ -13,3 +13,4 @@ export {
 export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './atomic.js';
 export { provenance, type Provenance } from './provenance.js';
 export { saveModel, loadModel, makeSidecar, SIDECAR_FILE, type Sidecar } from './model-io.js';
+export { numFrames, frameStartSample, frameCenterSec, timeToFrame, secondsToSamples, samplesToSeconds, windowShiftSamples, windowLengthSamples, type FrameOptions } from './frames.js';

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian machine: install what kdasr needs, then run the main job on its built-in
+# default (the MNIST §3 reproduction, `quick` preset). Extra arguments go to that run, e.g. `--preset smoke`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-apt.sh
+npm ci --no-audit --no-fund
+node packages/cli/bin/kdasr.mjs env
+exec node packages/cli/bin/kdasr.mjs experiment mnist --preset quick "$@"
