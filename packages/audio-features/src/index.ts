@@ -14,3 +14,35 @@ export {
   type WavSampleFormat,
 } from './wav.js';
 export { resample, type ResampleOptions } from './resample.js';
+export {
+  FbankConfigSchema,
+  MfccConfigSchema,
+  WindowTypeSchema,
+  parseFbankConfig,
+  parseMfccConfig,
+  normalizeOptionNames,
+  type FbankConfig,
+  type FbankOptions,
+  type MfccConfig,
+  type MfccOptions,
+  type WindowType,
+} from './config.js';
+export { Fbank, Mfcc, fbank, mfcc, melBank, melScale, featureWindow, dctMatrix, type FeatureMatrix, type MelBank, type ComputeOptions } from './fbank.js';
+export {
+  addDeltas,
+  deltaScales,
+  CmvnStats,
+  CmvnStatsByKey,
+  applyCmvn,
+  cmvnUtterance,
+  splice,
+  spliceFrame,
+  PAPER_CONTEXT,
+  type DeltaOptions,
+  type CmvnOptions,
+  type CmvnStatsJson,
+  type SpliceOptions,
+} from './postprocess.js';
+export { FeatureArchive, FeatureArchiveWriter, crc32, ARCHIVE_DATA, ARCHIVE_INDEX, type ArchiveEntry, type ArchiveIndex, type ArchiveWriterOptions } from './archive.js';
+export { writeNpy, readNpy, npyHeader } from './npy.js';
+export { FeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';

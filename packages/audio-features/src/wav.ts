@@ -1,3 +1,4 @@
+/// <reference path="./wav-decoder.d.ts" />
 /**
  * WAV reading and writing. We parse the RIFF structure ourselves (chunk order, sizes, truncation, the
  * WAVE_FORMAT_EXTENSIBLE header) so every failure names the file, the field and a fix, and so large files can be
@@ -205,7 +206,7 @@ function decodeSlice(info: WavInfo, raw: Uint8Array): Float32Array[] {
   const out = wavDecoder.decode.sync(buf, { symmetric: true }).channelData;
   if (info.format === 'pcm' && info.bitDepth === 8) {
     // wav-decoder's symmetric 8-bit is (u-127.5)/127.5; torchaudio's is (u-128)/128.
-    for (const c of out) for (let i = 0; i < c.length; i++) c[i] = (c[i] * 127.5 - 0.5) / 128;
+    for (const c of out) for (let i = 0; i < c.length; i++) c[i] = (Math.round(c[i] * 127.5 + 127.5) - 128) / 128;
   } else if (info.format === 'pcm' && info.bitDepth === 24) {
     // wav-decoder reads 0x800000 (the most negative 24-bit value) as +1.0: only that code maps to exactly 1.
     for (const c of out) for (let i = 0; i < c.length; i++) if (c[i] === 1) c[i] = -1;

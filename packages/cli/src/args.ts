@@ -5,11 +5,22 @@ export class CliError extends Error {}
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+type HelpOption = { help: { type: 'boolean'; short: 'h' } };
+
 /** Strict option parsing with errors that name the flag and the command's usage. */
-export function parseCommandArgs<O extends OptionSpec>(command: string, argv: string[], options: O, help: string) {
+export function parseCommandArgs<O extends OptionSpec>(
+  command: string,
+  argv: string[],
+  options: O,
+  help: string,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O & HelpOption; strict: true; allowPositionals: true }>> {
   try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-    return parsed;
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & HelpOption,
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (e) {
     throw new CliError(`${command}: ${(e as Error).message}\n\n${help}`);
   }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { runtimeInfo } from './runtime.js';
 
 const require = createRequire(import.meta.url);
 
@@ -15,6 +16,8 @@ export interface Provenance {
   backend: string;
   /** Worker threads the backend used, where known. */
   threads?: number;
+  /** Whether kdasr's replacement wasm matMul kernels ran (see runtime.ts). */
+  patchedKernels?: boolean;
   versions: Record<string, string>;
   createdAt: string;
   hostname: string;
@@ -59,7 +62,9 @@ export function provenance(extra: { backend?: string; threads?: number } = {}): 
     const v = versionOf(p);
     if (v) versions[p] = v;
   }
-  let backend = extra.backend;
+  const runtime = runtimeInfo();
+  let backend = extra.backend ?? runtime?.backend;
+  const threads = extra.threads ?? (extra.backend ? undefined : runtime?.threads);
   if (!backend) {
     try {
       backend = tf.getBackend() ?? 'none';
@@ -71,7 +76,8 @@ export function provenance(extra: { backend?: string; threads?: number } = {}): 
     kdasrVersion: kdasrVersion(),
     gitCommit: gitCommit(),
     backend,
-    threads: extra.threads,
+    threads,
+    patchedKernels: extra.backend ? undefined : runtime?.patchedKernels,
     versions,
     createdAt: new Date().toISOString(),
     hostname: hostname(),

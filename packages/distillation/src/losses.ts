@@ -29,7 +29,10 @@ export interface SoftTargetInput {
   checkFinite?: boolean;
 }
 
-function teacherOf(input: SoftTargetInput, where: string): { probs?: tf.Tensor2D; logits?: tf.Tensor2D } {
+function teacherOf(
+  input: Pick<SoftTargetInput, 'studentLogits' | 'teacherProbs' | 'teacherLogits' | 'checkFinite'>,
+  where: string,
+): { probs?: tf.Tensor2D; logits?: tf.Tensor2D } {
   const { studentLogits, teacherProbs, teacherLogits } = input;
   if (teacherProbs && teacherLogits) throw new Error(`${where}: give teacherProbs or teacherLogits, not both`);
   const t = teacherProbs ?? teacherLogits;
@@ -120,7 +123,7 @@ export function hardCrossEntropy(studentLogits: tf.Tensor2D, labels: Labels, opt
 
 function hardCE(z: tf.Tensor2D, labels: tf.Tensor1D, c: number): tf.Scalar {
   const mask = tf.cast(tf.greaterEqual(labels, 0), 'float32');
-  const safe = tf.maximum(labels, 0) as tf.Tensor1D;
+  const safe = tf.maximum(labels, tf.scalar(0, 'int32')) as tf.Tensor1D;
   const logQ = tf.logSoftmax(z);
   const picked = tf.sum(tf.mul(tf.oneHot(safe, c), logQ), 1);
   const count = tf.maximum(tf.sum(mask), 1);
@@ -149,7 +152,7 @@ export interface DistillationLossInput {
   teacherLogits?: tf.Tensor2D;
   /** Int32 hard labels, −1 = unlabelled. Absent: the hard term is skipped. */
   labels?: Labels;
-  /** Default 1. */
+  /** Default 2, as in distill() (one of the temperatures the paper tried for speech; set it explicitly). */
   temperature?: number;
   /** Default 1. */
   softWeight?: number;
@@ -180,7 +183,7 @@ export function resolveLossSettings(
   input: Pick<DistillationLossInput, 'temperature' | 'softWeight' | 'hardWeight' | 'scaleByTemperatureSquared' | 'softObjective'>,
   where: string,
 ) {
-  const temperature = input.temperature ?? 1;
+  const temperature = input.temperature ?? 2;
   const softWeight = input.softWeight ?? 1;
   const hardWeight = input.hardWeight ?? 0.5;
   const scale = input.scaleByTemperatureSquared ?? true;

@@ -1,0 +1,497 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
+import { distillationLoss, resolveLossSettings } from './losses.js';
+import { frameAccuracy } from './inference.js';
+import { StepOptimizer, type OptimizerConfig } from './optimizer.js';
+import { checkFiniteTensor, firstNonFinite } from './validate.js';
+import type { RandomStateful } from './mlp.js';
+
+// Strict objects: a misspelt option is an error, not silently ignored.
+const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `${what} must be a function` });
+
+const positive = z.number().positive().finite();
+
+export const optimizerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('sgd'),
+    learningRate: positive,
+    momentum: z.number().min(0).max(1).default(0.9),
+    nesterov: z.boolean().default(false),
+  }),
+  z.strictObject({
+    kind: z.literal('adam'),
+    learningRate: positive,
+    beta1: z.number().min(0).max(1).default(0.9),
+    beta2: z.number().min(0).max(1).default(0.999),
+    epsilon: positive.default(1e-8),
+  }),
+]);
+
+export const scheduleSchema = z.discriminatedUnion('kind', [
+  /** lr(epoch e, 0-based) = max(minLearningRate, lr0 · decayRate^e). */
+  z.strictObject({ kind: z.literal('exponential'), decayRate: z.number().positive().max(1), minLearningRate: z.number().min(0).default(0) }),
+  /**
+   * Newbob-style halving: after an epoch whose monitored value (validation metric, else train loss) did not improve
+   * on the best so far by more than minDelta, multiply the learning rate by factor.
+   */
+  z.strictObject({
+    kind: z.literal('newbob'),
+    factor: z.number().positive().max(1).default(0.5),
+    minDelta: z.number().min(0).default(0),
+    minLearningRate: z.number().min(0).default(0),
+  }),
+]);
+
+export const distillOptionsSchema = z.strictObject({
+  epochs: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  optimizer: optimizerSchema,
+  schedule: scheduleSchema.optional(),
+  /** Softmax temperature for the soft term. Default 2. Ignored without a teacher. */
+  temperature: positive.default(2),
+  softWeight: z.number().min(0).finite().default(1),
+  hardWeight: z.number().min(0).finite().default(0.5),
+  scaleByTemperatureSquared: z.boolean().default(true),
+  /** 'soft': cross-entropy with the teacher's softened distribution; 'logit-matching': ½‖z − v‖² (needs teacher.logits). */
+  lossKind: z.enum(['soft', 'logit-matching']).default('soft'),
+  seed: z.number().int().min(0).default(0),
+  dropLast: z.boolean().default(false),
+  validation: z
+    .object({
+      source: z.custom<BatchSource>((v) => !!v && typeof (v as BatchSource).batches === 'function', {
+        message: 'validation.source must be a BatchSource',
+      }),
+      /** Default: frameAccuracy. */
+      metric: fn<(student: Classifier, source: BatchSource) => number | Promise<number>>('validation.metric').optional(),
+      higherIsBetter: z.boolean().default(true),
+    })
+    .optional(),
+  earlyStopping: z
+    .object({ patience: z.number().int().positive(), minDelta: z.number().min(0).default(0), restoreBest: z.boolean().default(true) })
+    .optional(),
+  /** Directory for an atomic per-epoch checkpoint; an existing one is resumed. */
+  checkpointDir: z.string().min(1).optional(),
+  /** Max-norm constraint: after each step every rank-2 weight's column (a unit's incoming weights) is scaled to norm ≤ this. */
+  maxNorm: positive.optional(),
+  /** Extra constraint hook run after each optimiser step. */
+  afterStep: fn<(student: Classifier) => void>('afterStep').optional(),
+  onProgress: fn<(event: ProgressEvent) => void>('onProgress').optional(),
+  /** Default TTY progress line on stderr; false silences it. It is silent anyway when stderr is not a TTY. */
+  progress: z.boolean().default(true),
+});
+
+export type DistillOptions = z.input<typeof distillOptionsSchema>;
+type Resolved = z.output<typeof distillOptionsSchema>;
+
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Mean training loss over the epoch's steps (the weighted total). */
+  loss: number;
+  /** Mean unweighted soft term (0 without a teacher). */
+  softLoss: number;
+  /** Mean hard-label cross-entropy (0 where no labels). */
+  hardLoss: number;
+  validation?: number;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface ProgressEvent {
+  phase: 'step' | 'epoch';
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  /** Running mean of the loss this epoch. */
+  loss: number;
+  learningRate: number;
+  elapsedSeconds: number;
+  etaSeconds: number;
+  record?: EpochRecord;
+}
+
+export interface DistillResult {
+  history: EpochRecord[];
+  /** Epoch whose weights the student holds at the end (the best one when early stopping restored it). */
+  finalEpoch: number;
+  bestEpoch?: number;
+  stoppedEarly: boolean;
+  /** Epochs already done when this call started (from a checkpoint). */
+  resumedFromEpoch: number;
+}
+
+function formatIssues(error: z.ZodError, input: unknown): string {
+  return error.issues
+    .map((i) => {
+      let v: unknown = input;
+      for (const k of i.path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+      const got = typeof v === 'function' ? 'a function' : typeof v === 'object' && v !== null ? 'an object' : JSON.stringify(v);
+      return `${i.path.join('.') || '(options)'}: ${i.message} (got ${got})`;
+    })
+    .join('; ');
+}
+
+export function parseDistillOptions(options: DistillOptions): Resolved {
+  const r = distillOptionsSchema.safeParse(options);
+  if (!r.success) throw new Error(`distill: invalid options: ${formatIssues(r.error, options)}`);
+  return r.data;
+}
+
+function isRandomStateful(c: Classifier): c is Classifier & RandomStateful {
+  const s = c as Partial<RandomStateful>;
+  return typeof s.getRandomState === 'function' && typeof s.setRandomState === 'function';
+}
+
+const STATE_FILE = 'state.json';
+
+interface CheckpointState {
+  format: 'kdasr-distill-checkpoint';
+  version: 1;
+  epochsDone: number;
+  seed: number;
+  batchSize: number;
+  lossKind: string;
+  learningRate: number;
+  history: EpochRecord[];
+  variableShapes: number[][];
+  optimizer: { kind: string; step: number; slots: number };
+  randomState: number | null;
+  best: { value: number; epoch: number } | null;
+  badEpochs: number;
+  finished: boolean;
+  stoppedEarly: boolean;
+}
+
+function concatF32(parts: Float32Array[]): Uint8Array {
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Float32Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+function splitF32(buf: Buffer, sizes: number[], file: string): Float32Array[] {
+  const need = sizes.reduce((s, n) => s + n, 0) * 4;
+  if (buf.byteLength !== need) throw new Error(`distill: checkpoint file ${file} has ${buf.byteLength} bytes, expected ${need}`);
+  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const out: Float32Array[] = [];
+  let o = 0;
+  for (const n of sizes) {
+    out.push(all.slice(o, o + n));
+    o += n;
+  }
+  return out;
+}
+
+function readVars(vars: tf.Variable[]): Float32Array[] {
+  return vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+}
+
+function writeVars(vars: tf.Variable[], values: Float32Array[]): void {
+  vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(values[i], v.shape))));
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.floor(s % 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+/**
+ * Train `student` on `transferSet`. With a teacher: the distillation objective (soft term at the temperature plus
+ * an optional hard term where batches carry labels ≥ 0). Without (teacher undefined): ordinary supervised training,
+ * hard-label cross-entropy with weight 1 (softWeight/hardWeight/temperature are ignored), so every package trains
+ * its baselines through the same loop.
+ */
+export async function distill(
+  student: Classifier,
+  teacher: Teacher | undefined,
+  transferSet: BatchSource,
+  options: DistillOptions,
+): Promise<DistillResult> {
+  const o = parseDistillOptions(options);
+  const where = 'distill';
+  if (transferSet.featureDim !== student.inputDim)
+    throw new Error(`${where}: transfer set featureDim ${transferSet.featureDim} differs from student inputDim ${student.inputDim}`);
+  if (transferSet.numClasses !== student.numClasses)
+    throw new Error(`${where}: transfer set has ${transferSet.numClasses} classes but the student has ${student.numClasses}`);
+  if (transferSet.size === 0) throw new Error(`${where}: the transfer set is empty`);
+  if (teacher) {
+    if (teacher.numClasses !== student.numClasses)
+      throw new Error(`${where}: teacher has ${teacher.numClasses} classes but the student has ${student.numClasses}`);
+    if (o.lossKind === 'logit-matching' && typeof teacher.logits !== 'function')
+      throw new Error(`${where}: lossKind 'logit-matching' needs a teacher with logits() (arithmetic ensembles have none)`);
+  }
+  const loss = teacher
+    ? resolveLossSettings(
+        {
+          temperature: o.temperature,
+          softWeight: o.softWeight,
+          hardWeight: o.hardWeight,
+          scaleByTemperatureSquared: o.scaleByTemperatureSquared,
+          softObjective: o.lossKind === 'logit-matching' ? 'logit-matching' : 'cross-entropy',
+        },
+        where,
+      )
+    : { temperature: 1, softWeight: 0, hardWeight: 1, scale: false, softObjective: 'cross-entropy' as const };
+  if (o.validation && o.validation.source.featureDim !== student.inputDim)
+    throw new Error(`${where}: validation featureDim ${o.validation.source.featureDim} differs from student inputDim ${student.inputDim}`);
+
+  const vars = student.trainableVariables();
+  if (vars.length === 0) throw new Error(`${where}: the student has no trainable variables`);
+  const optimizer = new StepOptimizer(o.optimizer as OptimizerConfig, vars);
+  const stepsPerEpoch = o.dropLast ? Math.floor(transferSet.size / o.batchSize) : Math.ceil(transferSet.size / o.batchSize);
+  if (stepsPerEpoch === 0) throw new Error(`${where}: dropLast with batchSize ${o.batchSize} > transfer set size ${transferSet.size} leaves no batches`);
+
+  let history: EpochRecord[] = [];
+  let learningRate = o.optimizer.learningRate;
+  let best: { value: number; epoch: number } | null = null;
+  let bestWeights: Float32Array[] | null = null;
+  let badEpochs = 0;
+  let stoppedEarly = false;
+  let startEpoch = 0;
+  const higherIsBetter = o.validation ? o.validation.higherIsBetter : false;
+
+  // Resume.
+  const ckpt = o.checkpointDir;
+  if (ckpt && existsSync(join(ckpt, STATE_FILE))) {
+    const state = JSON.parse(readFileSync(join(ckpt, STATE_FILE), 'utf8')) as CheckpointState;
+    if (state.format !== 'kdasr-distill-checkpoint') throw new Error(`${where}: ${ckpt} is not a distill checkpoint`);
+    for (const [k, a, b] of [
+      ['seed', state.seed, o.seed],
+      ['batchSize', state.batchSize, o.batchSize],
+      ['lossKind', state.lossKind, o.lossKind],
+      ['optimizer.kind', state.optimizer.kind, o.optimizer.kind],
+    ] as const)
+      if (a !== b) throw new Error(`${where}: checkpoint ${ckpt} was made with ${k} ${a}, this run has ${b}; use another checkpointDir`);
+    const shapes = vars.map((v) => v.shape);
+    if (JSON.stringify(shapes) !== JSON.stringify(state.variableShapes))
+      throw new Error(`${where}: checkpoint ${ckpt} holds variables ${JSON.stringify(state.variableShapes)}, the student has ${JSON.stringify(shapes)}`);
+    const sizes = vars.map((v) => v.size);
+    writeVars(vars, splitF32(readFileSync(join(ckpt, 'student.bin')), sizes, 'student.bin'));
+    const slotSizes = sizes.flatMap((n) => Array.from({ length: state.optimizer.slots / vars.length }, () => n));
+    optimizer.setState({ step: state.optimizer.step, slots: splitF32(readFileSync(join(ckpt, 'optimizer.bin')), slotSizes, 'optimizer.bin') });
+    if (state.randomState !== null && isRandomStateful(student)) student.setRandomState(state.randomState);
+    if (existsSync(join(ckpt, 'best.bin'))) bestWeights = splitF32(readFileSync(join(ckpt, 'best.bin')), sizes, 'best.bin');
+    history = state.history;
+    learningRate = state.learningRate;
+    best = state.best;
+    badEpochs = state.badEpochs;
+    stoppedEarly = state.stoppedEarly;
+    // A finished run asked for more epochs continues; one that stopped early stays stopped.
+    startEpoch = state.epochsDone;
+  }
+  const resumedFromEpoch = startEpoch;
+
+  const saveCheckpoint = async (epochsDone: number, finished: boolean) => {
+    if (!ckpt) return;
+    const opt = optimizer.getState();
+    const state: CheckpointState = {
+      format: 'kdasr-distill-checkpoint',
+      version: 1,
+      epochsDone,
+      seed: o.seed,
+      batchSize: o.batchSize,
+      lossKind: o.lossKind,
+      learningRate,
+      history,
+      variableShapes: vars.map((v) => v.shape),
+      optimizer: { kind: o.optimizer.kind, step: opt.step, slots: opt.slots.length },
+      randomState: isRandomStateful(student) ? student.getRandomState() : null,
+      best,
+      badEpochs,
+      finished,
+      stoppedEarly,
+    };
+    await writeDirAtomic(ckpt, (tmp) => {
+      writeFileAtomic(join(tmp, 'student.bin'), concatF32(readVars(vars)));
+      writeFileAtomic(join(tmp, 'optimizer.bin'), concatF32(opt.slots));
+      if (bestWeights) writeFileAtomic(join(tmp, 'best.bin'), concatF32(bestWeights));
+      writeFileAtomic(join(tmp, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+    });
+  };
+
+  const tty = o.progress && !!process.stderr.isTTY;
+  const t0 = Date.now();
+  let lastLine = 0;
+  const totalSteps = (o.epochs - startEpoch) * stepsPerEpoch;
+  let stepsDone = 0;
+  const baseSeed = new Rng(o.seed);
+
+  for (let epoch = startEpoch; epoch < o.epochs && !stoppedEarly; epoch++) {
+    const te = Date.now();
+    if (o.schedule?.kind === 'exponential')
+      learningRate = Math.max(o.schedule.minLearningRate, o.optimizer.learningRate * Math.pow(o.schedule.decayRate, epoch));
+    // Each epoch's shuffle depends only on (seed, epoch): a resumed run sees the same order.
+    const rng = baseSeed.fork(`epoch-${epoch}`);
+    let sum = 0;
+    let softSum = 0;
+    let hardSum = 0;
+    let step = 0;
+    for (const batch of transferSet.batches({ batchSize: o.batchSize, rng, dropLast: o.dropLast })) {
+      const [total, soft, hard] = trainStep(student, teacher, batch, vars, optimizer, learningRate, loss, o, epoch, step);
+      sum += total;
+      softSum += soft;
+      hardSum += hard;
+      step++;
+      stepsDone++;
+      const elapsed = (Date.now() - t0) / 1000;
+      const eta = (elapsed / stepsDone) * (totalSteps - stepsDone);
+      const ev: ProgressEvent = {
+        phase: 'step',
+        epoch: epoch + 1,
+        epochs: o.epochs,
+        step,
+        stepsPerEpoch,
+        loss: sum / step,
+        learningRate,
+        elapsedSeconds: elapsed,
+        etaSeconds: eta,
+      };
+      o.onProgress?.(ev);
+      if (tty && (Date.now() - lastLine > 200 || step === stepsPerEpoch)) {
+        lastLine = Date.now();
+        process.stderr.write(
+          `\repoch ${epoch + 1}/${o.epochs} step ${step}/${stepsPerEpoch} loss ${(sum / step).toFixed(4)} lr ${learningRate.toPrecision(3)} ETA ${fmtTime(eta)}   `,
+        );
+      }
+    }
+    if (step === 0) throw new Error(`${where}: the transfer set yielded no batches in epoch ${epoch + 1}`);
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      loss: sum / step,
+      softLoss: softSum / step,
+      hardLoss: hardSum / step,
+      learningRate,
+      seconds: 0,
+    };
+    if (o.validation) {
+      const v = o.validation;
+      record.validation = await (v.metric ? v.metric(student, v.source) : frameAccuracy(student, v.source));
+      if (!Number.isFinite(record.validation)) throw new Error(`${where}: validation metric returned ${record.validation} at epoch ${epoch + 1}`);
+    }
+    const monitored = record.validation ?? record.loss;
+    const improved = (minDelta: number) =>
+      best === null || (higherIsBetter ? monitored > best.value + minDelta : monitored < best.value - minDelta);
+    if (o.schedule?.kind === 'newbob' && best !== null && !improved(o.schedule.minDelta))
+      learningRate = Math.max(o.schedule.minLearningRate, learningRate * o.schedule.factor);
+    const es = o.earlyStopping;
+    if (improved(es?.minDelta ?? 0)) {
+      best = { value: monitored, epoch: epoch + 1 };
+      badEpochs = 0;
+      if (es?.restoreBest) bestWeights = readVars(vars);
+    } else {
+      badEpochs++;
+      if (es && badEpochs >= es.patience) stoppedEarly = true;
+    }
+    record.seconds = (Date.now() - te) / 1000;
+    history.push(record);
+    const finished = stoppedEarly || epoch + 1 === o.epochs;
+    await saveCheckpoint(epoch + 1, finished);
+    if (tty) process.stderr.write(`\repoch ${epoch + 1}/${o.epochs} loss ${record.loss.toFixed(4)}${record.validation !== undefined ? ` val ${record.validation.toFixed(4)}` : ''} (${record.seconds.toFixed(1)} s)\x1b[K\n`);
+    o.onProgress?.({
+      phase: 'epoch',
+      epoch: epoch + 1,
+      epochs: o.epochs,
+      step,
+      stepsPerEpoch,
+      loss: record.loss,
+      learningRate,
+      elapsedSeconds: (Date.now() - t0) / 1000,
+      etaSeconds: ((Date.now() - t0) / 1000 / Math.max(stepsDone, 1)) * (totalSteps - stepsDone),
+      record,
+    });
+  }
+  let finalEpoch = history.length ? history[history.length - 1].epoch : 0;
+  if (o.earlyStopping?.restoreBest && bestWeights && best && best.epoch !== finalEpoch) {
+    writeVars(vars, bestWeights);
+    finalEpoch = best.epoch;
+  }
+  optimizer.dispose();
+  return { history, finalEpoch, bestEpoch: best?.epoch, stoppedEarly, resumedFromEpoch };
+}
+
+type LossSettings = ReturnType<typeof resolveLossSettings>;
+
+function trainStep(
+  student: Classifier,
+  teacher: Teacher | undefined,
+  batch: HostBatch,
+  vars: tf.Variable[],
+  optimizer: StepOptimizer,
+  learningRate: number,
+  s: LossSettings,
+  o: Resolved,
+  epoch: number,
+  step: number,
+): [number, number, number] {
+  const where = `distill (epoch ${epoch + 1}, step ${step + 1})`;
+  if (!teacher && !batch.labels) throw new Error(`${where}: supervised training (no teacher) needs labels; the batch has none`);
+  let parts: tf.Tensor | undefined;
+  let teacherTensor: tf.Tensor2D | undefined;
+  let value: number;
+  try {
+    value = tf.tidy(() => {
+      const x = tf.tensor2d(batch.features, [batch.size, batch.featureDim]);
+      if (teacher) {
+        teacherTensor = tf.keep(s.softObjective === 'logit-matching' ? teacher.logits!(batch) : teacher.probabilities(batch, s.temperature));
+        if (teacherTensor.shape[0] !== batch.size || teacherTensor.shape[1] !== student.numClasses)
+          throw new Error(`${where}: teacher returned shape [${teacherTensor.shape.join(', ')}] for a batch of ${batch.size} x ${student.numClasses}`);
+      }
+      const { value: total, grads } = tf.variableGrads(() => {
+        const zs = student.logits(x, true);
+        const p = distillationLoss({
+          studentLogits: zs,
+          ...(teacher ? (s.softObjective === 'logit-matching' ? { teacherLogits: teacherTensor } : { teacherProbs: teacherTensor }) : {}),
+          labels: batch.labels,
+          temperature: s.temperature,
+          softWeight: s.softWeight,
+          hardWeight: s.hardWeight,
+          scaleByTemperatureSquared: s.scale,
+          softObjective: s.softObjective,
+          // The loss value is checked below instead: one scalar read per step that we make anyway.
+          checkFinite: false,
+        });
+        parts = tf.keep(tf.stack([p.soft, p.hard]));
+        return p.total;
+      }, vars);
+      const v = total.dataSync()[0];
+      if (!Number.isFinite(v)) return v;
+      optimizer.apply(grads, learningRate);
+      if (o.maxNorm !== undefined) applyMaxNorm(vars, o.maxNorm);
+      return v;
+    });
+    if (!Number.isFinite(value)) {
+      const fi = firstNonFinite(batch.features);
+      if (fi >= 0)
+        throw new Error(`${where}: features contain ${batch.features[fi]} at example ${batch.indices[Math.floor(fi / batch.featureDim)]}`);
+      if (teacherTensor) checkFiniteTensor(teacherTensor, 'teacher output', where);
+      throw new Error(`${where}: the loss is ${value} (the student diverged: lower the learning rate)`);
+    }
+    o.afterStep?.(student);
+    const pv = parts!.dataSync();
+    return [value, pv[0], pv[1]];
+  } finally {
+    parts?.dispose();
+    teacherTensor?.dispose();
+  }
+}
+
+/** Keras-style MaxNorm(axis=0): each column of every rank-2 weight (a unit's incoming weights) gets norm ≤ c. */
+export function applyMaxNorm(vars: tf.Variable[], c: number): void {
+  tf.tidy(() => {
+    for (const v of vars) {
+      if (v.rank !== 2) continue;
+      const norms = tf.sqrt(tf.sum(tf.square(v), 0, true));
+      v.assign(tf.mul(v, tf.minimum(1, tf.div(c, tf.add(norms, 1e-7)))));
+    }
+  });
+}

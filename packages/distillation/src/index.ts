@@ -1,0 +1,49 @@
+// Public entry of @kdasr/distillation: everything other packages may use is exported here.
+export {
+  softmaxWithTemperature,
+  logSoftmaxWithTemperature,
+  softTargetCrossEntropy,
+  klDivergence,
+  hardCrossEntropy,
+  logitMatchingLoss,
+  distillationLoss,
+  type Labels,
+  type SoftTargetInput,
+  type SoftObjective,
+  type DistillationLossInput,
+  type DistillationLossParts,
+} from './losses.js';
+export { MlpClassifier, type MlpConfig, type RandomStateful } from './mlp.js';
+export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, type EnsembleCombine } from './teachers.js';
+export { predictLogits, frameAccuracy, argmaxRows, type PredictedLogits } from './inference.js';
+export {
+  distill,
+  parseDistillOptions,
+  distillOptionsSchema,
+  applyMaxNorm,
+  type DistillOptions,
+  type DistillResult,
+  type EpochRecord,
+  type ProgressEvent,
+} from './distill.js';
+export { StepOptimizer, type OptimizerConfig } from './optimizer.js';
+export {
+  writeTeacherLogits,
+  StoredLogitsTeacher,
+  sparsifyRow,
+  topKIndices,
+  TEACHER_LOGITS_INDEX,
+  type TeacherLogitsIndex,
+  type WriteTeacherLogitsOptions,
+} from './stored-logits.js';
+export {
+  IndexSubset,
+  unlabelledTransferSet,
+  subsetTransferSet,
+  omitClasses,
+  adjustBiases,
+  adjustBiasesHost,
+  withBiasAdjustment,
+  searchBiasAdjustment,
+  type BiasSearchResult,
+} from './transfer.js';

@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { SIDECAR_FILE, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
+import { ModelTeacher } from './teachers.js';
+import { checkTemperature, firstNonFinite } from './validate.js';
+
+export const TEACHER_LOGITS_INDEX = 'index.json';
+
+export interface TeacherLogitsIndex {
+  format: 'kdasr-teacher-logits';
+  version: 1;
+  numExamples: number;
+  numClasses: number;
+  chunkRows: number;
+  dtype: 'float32';
+  /**
+   * 'dense': each chunk is float32 [rows, numClasses].
+   * 'topk': each chunk is float32 values [rows, k], then int32 class indices [rows, k], then float32 tail fill [rows].
+   */
+  layout: 'dense' | 'topk';
+  topK?: number;
+  /** How the classes outside the top k are filled: every one gets τ·log(mean(exp(tail logits / τ))). */
+  tailFill?: 'log-mean-exp';
+  /** τ above: the temperature at which top-k probabilities and tail mass are exact. */
+  tailTemperature?: number;
+  chunks: { file: string; rows: number; bytes: number; sha256: string }[];
+}
+
+export interface WriteTeacherLogitsOptions {
+  /** Inference batch size. Default 512. */
+  batchSize?: number;
+  /** Examples per chunk file. Default 4096. */
+  chunkRows?: number;
+  /** Store only the k largest logits per example plus one tail value (see README for the approximation). */
+  topK?: number;
+  /** Temperature at which the top-k form keeps the tail mass exactly (use the distillation T). Default 1. */
+  tailTemperature?: number;
+  /** Called after each batch with examples written so far. */
+  onProgress?: (done: number, total: number) => void;
+  /** Recorded in the kdasr.json sidecar (what teacher, what data). */
+  config?: unknown;
+  seed?: number | null;
+}
+
+function isTeacher(t: Teacher | Classifier): t is Teacher {
+  return typeof (t as Teacher).probabilities === 'function';
+}
+
+/** Indices of the k largest values (any order), by a size-k min-heap: O(C log k) per row. */
+export function topKIndices(row: Float32Array, k: number): Int32Array {
+  const heap = new Int32Array(k);
+  let size = 0;
+  const less = (a: number, b: number) => row[a] < row[b];
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && less(heap[l], heap[m])) m = l;
+      if (r < size && less(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      const t = heap[i];
+      heap[i] = heap[m];
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let j = 0; j < row.length; j++) {
+    if (size < k) {
+      heap[size] = j;
+      let i = size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!less(heap[i], heap[p])) break;
+        const t = heap[i];
+        heap[i] = heap[p];
+        heap[p] = t;
+        i = p;
+      }
+    } else if (row[j] > row[heap[0]]) {
+      heap[0] = j;
+      siftDown(0);
+    }
+  }
+  return heap;
+}
+
+/**
+ * Sparse form of one row: the top-k logits and one fill value f for the other C − k classes, chosen as
+ * f = τ·log((1/(C−k)) Σ_tail exp(z_j/τ)) so that at temperature T = τ (tailTemperature) the softmax gives the
+ * top-k classes exactly their full probabilities and the tail exactly its total mass (spread uniformly over the
+ * tail). At T ≠ τ the tail mass is approximate (over-estimated for T > τ, by the power-mean inequality).
+ */
+export function sparsifyRow(
+  row: Float32Array,
+  k: number,
+  tailTemperature = 1,
+): { indices: Int32Array; values: Float32Array; fill: number } {
+  const tau = tailTemperature;
+  const c = row.length;
+  const indices = topKIndices(row, k);
+  const inTop = new Uint8Array(c);
+  for (const j of indices) inTop[j] = 1;
+  let m = -Infinity;
+  for (let j = 0; j < c; j++) if (!inTop[j] && row[j] / tau > m) m = row[j] / tau;
+  let s = 0;
+  for (let j = 0; j < c; j++) if (!inTop[j]) s += Math.exp(row[j] / tau - m);
+  const fill = tau * (m + Math.log(s / (c - k)));
+  return { indices, values: Float32Array.from(indices, (j) => row[j]), fill };
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * Run `teacher` over `source` (in its natural order) and store the logits as a chunked artifact, atomically:
+ * the directory appears complete or not at all. Rows are stored by example index (HostBatch.indices), so the
+ * source must yield examples 0..size−1 in order when asked for unshuffled batches.
+ */
+export async function writeTeacherLogits(
+  dir: string,
+  teacher: Teacher | Classifier,
+  source: BatchSource,
+  options: WriteTeacherLogitsOptions = {},
+): Promise<TeacherLogitsIndex> {
+  const where = 'writeTeacherLogits';
+  const t: Teacher = isTeacher(teacher) ? teacher : new ModelTeacher(teacher);
+  if (typeof t.logits !== 'function')
+    throw new Error(`${where}: the teacher has no logits() (an arithmetic ensemble's distribution depends on T); store a model or a geometric ensemble`);
+  const teacherLogits = t.logits.bind(t);
+  const c = t.numClasses;
+  if (source.numClasses !== c) throw new Error(`${where}: source has ${source.numClasses} classes but the teacher has ${c}`);
+  const chunkRows = options.chunkRows ?? 4096;
+  const batchSize = options.batchSize ?? 512;
+  if (!Number.isInteger(chunkRows) || chunkRows <= 0) throw new Error(`${where}: chunkRows must be a positive integer, got ${chunkRows}`);
+  const k = options.topK;
+  if (k !== undefined && (!Number.isInteger(k) || k <= 0 || k >= c))
+    throw new Error(`${where}: topK must be an integer in [1, ${c - 1}] for ${c} classes, got ${k}`);
+  const tailTemperature = options.tailTemperature ?? 1;
+  checkTemperature(tailTemperature, `${where} (tailTemperature)`);
+  const n = source.size;
+  const index: TeacherLogitsIndex = {
+    format: 'kdasr-teacher-logits',
+    version: 1,
+    numExamples: n,
+    numClasses: c,
+    chunkRows,
+    dtype: 'float32',
+    layout: k ? 'topk' : 'dense',
+    ...(k ? { topK: k, tailFill: 'log-mean-exp' as const, tailTemperature } : {}),
+    chunks: [],
+  };
+  await writeDirAtomic(dir, async (tmp) => {
+    // One chunk buffer, reused: writeFileAtomic writes synchronously.
+    const dense = new Float32Array(k ? 0 : Math.min(chunkRows, n) * c);
+    let rowsInChunk = 0;
+    let next = 0;
+    const sparse = k
+      ? { values: new Float32Array(chunkRows * k), idx: new Int32Array(chunkRows * k), fill: new Float32Array(chunkRows) }
+      : undefined;
+    const flush = () => {
+      if (rowsInChunk === 0) return;
+      const file = `chunk-${String(index.chunks.length).padStart(6, '0')}.bin`;
+      let bytes: Uint8Array;
+      if (sparse) {
+        const r = rowsInChunk;
+        const parts = [sparse.values.subarray(0, r * k!), sparse.idx.subarray(0, r * k!), sparse.fill.subarray(0, r)];
+        bytes = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+        let o = 0;
+        for (const p of parts) {
+          bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
+          o += p.byteLength;
+        }
+      } else {
+        bytes = new Uint8Array(dense.buffer, 0, rowsInChunk * c * 4);
+      }
+      writeFileAtomic(join(tmp, file), bytes);
+      index.chunks.push({ file, rows: rowsInChunk, bytes: bytes.byteLength, sha256: sha256(bytes) });
+      rowsInChunk = 0;
+    };
+    for (const batch of source.batches({ batchSize })) {
+      for (let i = 0; i < batch.size; i++)
+        if (batch.indices[i] !== next + i)
+          throw new Error(`${where}: source yielded example ${batch.indices[i]} where ${next + i} was expected; it must yield examples in index order`);
+      const z = teacherLogits(batch);
+      const data = z.dataSync() as Float32Array;
+      z.dispose();
+      const bad = firstNonFinite(data);
+      if (bad >= 0) throw new Error(`${where}: teacher logit ${data[bad]} for example ${next + Math.floor(bad / c)}, class ${bad % c}`);
+      for (let i = 0; i < batch.size; i++) {
+        const row = data.subarray(i * c, (i + 1) * c);
+        if (sparse) {
+          const s = sparsifyRow(row, k!, tailTemperature);
+          sparse.values.set(s.values, rowsInChunk * k!);
+          sparse.idx.set(s.indices, rowsInChunk * k!);
+          sparse.fill[rowsInChunk] = s.fill;
+        } else dense.set(row, rowsInChunk * c);
+        rowsInChunk++;
+        next++;
+        if (rowsInChunk === chunkRows) flush();
+      }
+      options.onProgress?.(next, n);
+    }
+    flush();
+    if (next !== n) throw new Error(`${where}: source yielded ${next} examples but reports size ${n}`);
+    writeFileAtomic(join(tmp, TEACHER_LOGITS_INDEX), JSON.stringify(index, null, 2) + '\n');
+    writeFileAtomic(
+      join(tmp, SIDECAR_FILE),
+      JSON.stringify(makeSidecar('teacher-logits', options.config ?? null, options.seed ?? null, { numExamples: n, numClasses: c, layout: index.layout, topK: k ?? null }), null, 2) + '\n',
+    );
+  });
+  return index;
+}
+
+interface LoadedChunk {
+  dense?: Float32Array;
+  values?: Float32Array;
+  idx?: Int32Array;
+  fill?: Float32Array;
+}
+
+/**
+ * Teacher logits read back from a writeTeacherLogits directory, looked up by HostBatch.indices. Only a few chunks
+ * are held in memory at once (LRU), so transfer sets larger than memory work; shuffled batches touch many chunks,
+ * so pick chunkRows and cacheChunks with the access pattern in mind.
+ */
+export class StoredLogitsTeacher implements Teacher {
+  readonly numClasses: number;
+  readonly numExamples: number;
+  private readonly cache = new Map<number, LoadedChunk>();
+  /** Chunk reads from disk so far (cache misses). */
+  chunkLoads = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly index: TeacherLogitsIndex,
+    private readonly cacheChunks: number,
+    private readonly verify: boolean,
+  ) {
+    this.numClasses = index.numClasses;
+    this.numExamples = index.numExamples;
+  }
+
+  static open(dir: string, options: { cacheChunks?: number; verifyChecksums?: boolean } = {}): StoredLogitsTeacher {
+    const where = 'StoredLogitsTeacher.open';
+    const path = join(dir, TEACHER_LOGITS_INDEX);
+    if (!existsSync(path)) throw new Error(`${where}: ${path} does not exist; expected a directory written by writeTeacherLogits`);
+    const index = JSON.parse(readFileSync(path, 'utf8')) as TeacherLogitsIndex;
+    if (index.format !== 'kdasr-teacher-logits' || index.version !== 1)
+      throw new Error(`${where}: ${path} has format ${String(index.format)} v${String(index.version)}, expected kdasr-teacher-logits v1`);
+    if (index.dtype !== 'float32') throw new Error(`${where}: unsupported dtype ${String(index.dtype)}`);
+    const rows = index.chunks.reduce((s, ch) => s + ch.rows, 0);
+    if (rows !== index.numExamples) throw new Error(`${where}: chunks hold ${rows} rows but the index says ${index.numExamples}`);
+    const cacheChunks = options.cacheChunks ?? 4;
+    if (!Number.isInteger(cacheChunks) || cacheChunks <= 0) throw new Error(`${where}: cacheChunks must be a positive integer, got ${cacheChunks}`);
+    return new StoredLogitsTeacher(dir, index, cacheChunks, options.verifyChecksums ?? true);
+  }
+
+  private chunk(i: number): LoadedChunk {
+    const hit = this.cache.get(i);
+    if (hit) {
+      this.cache.delete(i);
+      this.cache.set(i, hit);
+      return hit;
+    }
+    const meta = this.index.chunks[i];
+    const path = join(this.dir, meta.file);
+    const buf = readFileSync(path);
+    if (buf.byteLength !== meta.bytes) throw new Error(`StoredLogitsTeacher: ${path} has ${buf.byteLength} bytes, index says ${meta.bytes}`);
+    // Checked once per load: hashing costs about as much as reading the chunk.
+    if (this.verify && sha256(buf) !== meta.sha256) throw new Error(`StoredLogitsTeacher: checksum mismatch for ${path}; the artifact is corrupt`);
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    let loaded: LoadedChunk;
+    if (this.index.layout === 'dense') loaded = { dense: new Float32Array(ab) };
+    else {
+      const k = this.index.topK!;
+      const r = meta.rows;
+      loaded = {
+        values: new Float32Array(ab, 0, r * k),
+        idx: new Int32Array(ab, r * k * 4, r * k),
+        fill: new Float32Array(ab, r * k * 8, r),
+      };
+    }
+    this.chunkLoads++;
+    this.cache.set(i, loaded);
+    if (this.cache.size > this.cacheChunks) this.cache.delete(this.cache.keys().next().value!);
+    return loaded;
+  }
+
+  /** Logits of the given examples, [n, numClasses] row-major (top-k form: decoded with the tail fill). */
+  gatherLogits(indices: Int32Array): Float32Array {
+    const c = this.numClasses;
+    const out = new Float32Array(indices.length * c);
+    const cr = this.index.chunkRows;
+    for (let r = 0; r < indices.length; r++) {
+      const e = indices[r];
+      if (!Number.isInteger(e) || e < 0 || e >= this.numExamples)
+        throw new Error(`StoredLogitsTeacher: example index ${e} out of range [0, ${this.numExamples}) (${this.dir})`);
+      const ch = this.chunk(Math.floor(e / cr));
+      const row = e % cr;
+      if (ch.dense) out.set(ch.dense.subarray(row * c, (row + 1) * c), r * c);
+      else {
+        const k = this.index.topK!;
+        const dst = out.subarray(r * c, (r + 1) * c);
+        dst.fill(ch.fill![row]);
+        for (let j = 0; j < k; j++) dst[ch.idx![row * k + j]] = ch.values![row * k + j];
+      }
+    }
+    return out;
+  }
+
+  logits(batch: HostBatch): tf.Tensor2D {
+    if (batch.numClasses !== this.numClasses)
+      throw new Error(`StoredLogitsTeacher: batch has ${batch.numClasses} classes, stored logits have ${this.numClasses}`);
+    return tf.tensor2d(this.gatherLogits(batch.indices), [batch.size, this.numClasses]);
+  }
+
+  probabilities(batch: HostBatch, temperature: number): tf.Tensor2D {
+    checkTemperature(temperature, 'StoredLogitsTeacher.probabilities');
+    return tf.tidy(() => tf.softmax(tf.div(this.logits(batch), temperature)) as tf.Tensor2D);
+  }
+}

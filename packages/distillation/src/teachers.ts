@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Classifier, HostBatch, Teacher } from '@kdasr/core';
+import { checkTemperature } from './validate.js';
+
+function features(batch: HostBatch, inputDim: number, where: string): tf.Tensor2D {
+  if (batch.featureDim !== inputDim)
+    throw new Error(`${where}: batch featureDim ${batch.featureDim} differs from the teacher's inputDim ${inputDim}`);
+  return tf.tensor2d(batch.features, [batch.size, batch.featureDim]);
+}
+
+/** One trained classifier as a teacher (dropout off). */
+export class ModelTeacher implements Teacher {
+  readonly numClasses: number;
+  constructor(readonly model: Classifier) {
+    this.numClasses = model.numClasses;
+  }
+  logits(batch: HostBatch): tf.Tensor2D {
+    return tf.tidy(() => this.model.logits(features(batch, this.model.inputDim, 'ModelTeacher'), false));
+  }
+  probabilities(batch: HostBatch, temperature: number): tf.Tensor2D {
+    checkTemperature(temperature, 'ModelTeacher.probabilities');
+    return tf.tidy(() => tf.softmax(tf.div(this.logits(batch), temperature)) as tf.Tensor2D);
+  }
+}
+
+export type EnsembleCombine = 'arithmetic' | 'geometric';
+
+/**
+ * An ensemble. 'arithmetic': mean of the members' softmax at T (the paper's ensemble of §4).
+ * 'geometric': renormalised geometric mean of the members' distributions at T, which equals softmax(mean logits / T),
+ * so this form has logits (the mean logits) and works with logit matching and stored logits.
+ */
+export class EnsembleTeacher implements Teacher {
+  readonly numClasses: number;
+  readonly combine: EnsembleCombine;
+  readonly logits?: (batch: HostBatch) => tf.Tensor2D;
+
+  constructor(
+    readonly members: Teacher[],
+    options: { combine?: EnsembleCombine } = {},
+  ) {
+    if (!Array.isArray(members) || members.length === 0) throw new Error('EnsembleTeacher: needs at least one member');
+    this.combine = options.combine ?? 'arithmetic';
+    if (this.combine !== 'arithmetic' && this.combine !== 'geometric')
+      throw new Error(`EnsembleTeacher: combine must be 'arithmetic' or 'geometric', got ${String(this.combine)}`);
+    this.numClasses = members[0].numClasses;
+    members.forEach((m, i) => {
+      if (m.numClasses !== this.numClasses)
+        throw new Error(`EnsembleTeacher: member ${i} has ${m.numClasses} classes but member 0 has ${this.numClasses}`);
+      if (this.combine === 'geometric' && typeof m.logits !== 'function')
+        throw new Error(`EnsembleTeacher: member ${i} has no logits(); the geometric combination needs them`);
+    });
+    if (this.combine === 'geometric') this.logits = (batch) => this.meanLogits(batch);
+  }
+
+  private meanLogits(batch: HostBatch): tf.Tensor2D {
+    return tf.tidy(() => {
+      let acc = this.members[0].logits!(batch);
+      for (let i = 1; i < this.members.length; i++) acc = tf.add(acc, this.members[i].logits!(batch));
+      return tf.div(acc, this.members.length) as tf.Tensor2D;
+    });
+  }
+
+  probabilities(batch: HostBatch, temperature: number): tf.Tensor2D {
+    checkTemperature(temperature, 'EnsembleTeacher.probabilities');
+    return tf.tidy(() => {
+      if (this.combine === 'geometric') return tf.softmax(tf.div(this.meanLogits(batch), temperature)) as tf.Tensor2D;
+      let acc = this.members[0].probabilities(batch, temperature);
+      for (let i = 1; i < this.members.length; i++) acc = tf.add(acc, this.members[i].probabilities(batch, temperature));
+      return tf.div(acc, this.members.length) as tf.Tensor2D;
+    });
+  }
+}
+
+/**
+ * A teacher that reads targets carried by the batches themselves (HostBatch.teacherLogits or .softTargets), e.g.
+ * an ArrayDataset built with precomputed teacher logits. Soft targets are fixed at the temperature they were made
+ * at, so asking for another temperature is an error.
+ */
+export class BatchTargetsTeacher implements Teacher {
+  constructor(
+    readonly numClasses: number,
+    private readonly options: { softTargetsTemperature?: number } = {},
+  ) {
+    if (!Number.isInteger(numClasses) || numClasses <= 0)
+      throw new Error(`BatchTargetsTeacher: numClasses must be a positive integer, got ${numClasses}`);
+  }
+  private check(batch: HostBatch): void {
+    if (batch.numClasses !== this.numClasses)
+      throw new Error(`BatchTargetsTeacher: batch has ${batch.numClasses} classes, teacher expects ${this.numClasses}`);
+  }
+  logits(batch: HostBatch): tf.Tensor2D {
+    this.check(batch);
+    if (!batch.teacherLogits) throw new Error('BatchTargetsTeacher: the batch carries no teacherLogits');
+    return tf.tensor2d(batch.teacherLogits, [batch.size, batch.numClasses]);
+  }
+  probabilities(batch: HostBatch, temperature: number): tf.Tensor2D {
+    checkTemperature(temperature, 'BatchTargetsTeacher.probabilities');
+    this.check(batch);
+    if (batch.teacherLogits)
+      return tf.tidy(() => tf.softmax(tf.div(this.logits(batch), temperature)) as tf.Tensor2D);
+    if (!batch.softTargets) throw new Error('BatchTargetsTeacher: the batch carries neither teacherLogits nor softTargets');
+    const t0 = this.options.softTargetsTemperature;
+    if (t0 === undefined || Math.abs(t0 - temperature) > 1e-12)
+      throw new Error(
+        `BatchTargetsTeacher: batch softTargets were made at temperature ${t0 ?? '(unknown: set softTargetsTemperature)'}, asked for ${temperature}`,
+      );
+    return tf.tensor2d(batch.softTargets, [batch.size, batch.numClasses]);
+  }
+}
