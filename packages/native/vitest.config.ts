@@ -1,3 +1,6 @@
+import { mergeConfig } from 'vitest/config';
 import { kdasrVitestConfig } from '../../vitest.shared.ts';
 
-export default kdasrVitestConfig();
+export default mergeConfig(kdasrVitestConfig({ testTimeoutMs: 120_000 }), {
+  test: { globalSetup: ['./vitest.global-setup.ts'] },
+});
