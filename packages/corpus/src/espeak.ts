@@ -20,6 +20,8 @@ const PARAM_RANGE = 4;
 export const EVENT = { LIST_TERMINATED: 0, WORD: 1, SENTENCE: 2, MARK: 3, PLAY: 4, END: 5, MSG_TERMINATED: 6, PHONEME: 7, SAMPLERATE: 8 } as const;
 /** sizeof(espeak_EVENT) on 64-bit Linux; the `id` union (int | char* | char[8]) sits at offset 32. */
 const EVENT_BYTES = 40;
+/** Phoneme separator for espeak_TextToPhonemes: bits 8-23 of phonememode hold the character (a space). */
+const PHONEME_SEPARATOR = 0x20 << 8;
 
 export const ESPEAK_DATA_DIRS = ['/usr/lib/x86_64-linux-gnu/espeak-ng-data', '/usr/lib/aarch64-linux-gnu/espeak-ng-data', '/usr/share/espeak-ng-data'];
 const LIB_CANDIDATES = [
@@ -96,6 +98,7 @@ export class Espeak {
         'int espeak_Synth(const char *text, size_t size, unsigned int position, int position_type, unsigned int end_position, unsigned int flags, void *unique_identifier, void *user_data)',
       ) as Fn,
       synchronize: lib.func('int espeak_Synchronize()') as Fn,
+      textToPhonemes: lib.func('const char *espeak_TextToPhonemes(_Inout_ void **textptr, int textmode, int phonememode)') as Fn,
     };
     const rate = this.fns.initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, null, INITIALIZE_PHONEME_EVENTS) as number;
     if (rate <= 0) throw new EspeakUnavailableError(`espeak_Initialize failed (returned ${rate}); is espeak-ng-data installed? Fix: apt-get install espeak-ng-data`);
@@ -149,6 +152,19 @@ export class Espeak {
     this.fns.setParameter(PARAM_RATE, Math.round(v.rate ?? 175), 0);
     this.fns.setParameter(PARAM_PITCH, Math.round(v.pitch ?? 50), 0);
     this.fns.setParameter(PARAM_RANGE, Math.round(v.pitchRange ?? 50), 0);
+  }
+
+  /**
+   * The phonemes espeak would use for `text` with the current voice, as mnemonics without stress marks
+   * (espeak_TextToPhonemes). Used to split a word group that espeak merged (e.g. "in the") into its words.
+   */
+  textToPhonemes(text: string): string[] {
+    const buf = Buffer.from(text + '\0', 'utf8');
+    const out = this.fns.textToPhonemes([buf], CHARS_UTF8, PHONEME_SEPARATOR) as string | null;
+    return (out ?? '')
+      .split(/\s+/)
+      .map((t) => t.replace(/^[',%=]+/, ''))
+      .filter((t) => t.length > 0);
   }
 
   /** Synthesise one utterance; returns its audio and events (sample positions relative to its start). */
