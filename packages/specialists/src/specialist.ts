@@ -1,0 +1,301 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { Rng, type BatchOptions, type BatchSource, type Dataset, type HostBatch } from '@kdasr/core';
+import { MlpClassifier, distill, type DistillOptions, type DistillResult } from '@kdasr/distillation';
+
+/**
+ * How the dustbin's output unit starts. The ideal dustbin logit is log Σ_{j∉S} exp(z_j) (the generalist's log
+ * mass outside the subset), which no single linear unit can compute. 'logsumexp-linear' (default) uses its tight
+ * linear lower bound by Jensen, log N + mean_j z_j: weights = mean of the N remaining columns, bias = mean of their
+ * biases + log N; exact when the remaining logits are equal. 'mean' omits log N; 'zeros' starts from 0.
+ */
+export const dustbinInitSchema = z.enum(['logsumexp-linear', 'mean', 'zeros']);
+export type DustbinInit = z.infer<typeof dustbinInitSchema>;
+
+/**
+ * The logit correction applied to the dustbin after training on resampled batches (§5.3). With f = fraction of
+ * subset examples in training batches and π = their fraction in the data, Bayes' rule gives
+ * 'prior-ratio' (default): + log(f/π) + log((1−π)/(1−f)), which undoes both the subset's oversampling and the
+ * dustbin's undersampling; 'paper': + log(f/π) only ("the log of the proportion by which the specialist class is
+ * oversampled"); 'none'.
+ */
+export const dustbinCorrectionSchema = z.enum(['prior-ratio', 'paper', 'none']);
+export type DustbinCorrection = z.infer<typeof dustbinCorrectionSchema>;
+
+const optimizerJson = z.union([
+  z.strictObject({ kind: z.literal('sgd'), learningRate: z.number().positive(), momentum: z.number().min(0).max(1).optional(), nesterov: z.boolean().optional() }),
+  z.strictObject({
+    kind: z.literal('adam'),
+    learningRate: z.number().positive(),
+    beta1: z.number().optional(),
+    beta2: z.number().optional(),
+    epsilon: z.number().optional(),
+  }),
+]);
+
+/** Everything that defines one specialist's training, as plain JSON: it can go to a child process or a file. */
+export const specialistConfigSchema = z.strictObject({
+  /** Class indices (of the generalist) this specialist resolves; the rest share its dustbin class. */
+  subset: z.array(z.number().int().min(0)).min(1),
+  seed: z.number().int().min(0).default(0),
+  /** Fraction of each training batch drawn from the subset (the paper: half). */
+  inSubsetFraction: z.number().gt(0).lt(1).default(0.5),
+  /** Examples per epoch; default 2 × the number of subset examples (each seen about once per epoch). */
+  epochSize: z.number().int().positive().optional(),
+  dustbinInit: dustbinInitSchema.default('logsumexp-linear'),
+  correction: dustbinCorrectionSchema.default('prior-ratio'),
+  training: z.strictObject({
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    optimizer: optimizerJson,
+    schedule: z
+      .union([
+        z.strictObject({ kind: z.literal('exponential'), decayRate: z.number(), minLearningRate: z.number().optional() }),
+        z.strictObject({ kind: z.literal('newbob'), factor: z.number().optional(), minDelta: z.number().optional(), minLearningRate: z.number().optional() }),
+      ])
+      .optional(),
+    maxNorm: z.number().positive().optional(),
+    earlyStopping: z.strictObject({ patience: z.number().int().positive(), minDelta: z.number().min(0).optional(), restoreBest: z.boolean().optional() }).optional(),
+    checkpointDir: z.string().optional(),
+  }),
+});
+export type SpecialistConfig = z.input<typeof specialistConfigSchema>;
+export type ResolvedSpecialistConfig = z.output<typeof specialistConfigSchema>;
+
+export function parseSpecialistConfig(config: SpecialistConfig, numClasses?: number): ResolvedSpecialistConfig {
+  const r = specialistConfigSchema.safeParse(config);
+  if (!r.success) throw new Error(`specialist config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const s = r.data.subset;
+  if (new Set(s).size !== s.length) throw new Error(`specialist config: subset has repeated classes: ${JSON.stringify(s)}`);
+  if (numClasses !== undefined) {
+    const bad = s.find((c) => c >= numClasses);
+    if (bad !== undefined) throw new Error(`specialist config: subset class ${bad} is outside [0, ${numClasses})`);
+    if (s.length >= numClasses) throw new Error(`specialist config: the subset covers all ${numClasses} classes; a specialist needs a non-empty rest`);
+  }
+  return r.data;
+}
+
+/** Local label of each global class for a subset: position in the subset, or the dustbin index |S|. */
+export function subsetLabelMap(subset: readonly number[], numClasses: number): Int32Array {
+  const map = new Int32Array(numClasses).fill(subset.length);
+  subset.forEach((c, i) => (map[c] = i));
+  return map;
+}
+
+/**
+ * A new MlpClassifier with the generalist's hidden layers, and an output layer over subset + dustbin whose subset
+ * columns are copied from the generalist and whose dustbin column follows `dustbinInit`. Shares no variables with
+ * the generalist.
+ */
+export function specialistFromGeneralist(
+  generalist: MlpClassifier,
+  subset: readonly number[],
+  options: { dustbinInit?: DustbinInit; seed?: number } = {},
+): MlpClassifier {
+  const c = generalist.numClasses;
+  const init = dustbinInitSchema.parse(options.dustbinInit ?? 'logsumexp-linear');
+  for (const s of subset) if (!Number.isInteger(s) || s < 0 || s >= c) throw new Error(`specialistFromGeneralist: class ${s} is outside [0, ${c})`);
+  const rest: number[] = [];
+  const inS = new Set(subset);
+  for (let j = 0; j < c; j++) if (!inS.has(j)) rest.push(j);
+  if (rest.length === 0) throw new Error('specialistFromGeneralist: the subset covers every class; nothing is left for the dustbin');
+  const spec = new MlpClassifier({ ...generalist.config, numClasses: subset.length + 1, seed: options.seed ?? generalist.config.seed });
+  const gv = generalist.trainableVariables();
+  const sv = spec.trainableVariables();
+  for (let i = 0; i < gv.length - 2; i++) sv[i].assign(gv[i]);
+  const w = gv[gv.length - 2].arraySync() as number[][]; // [hidden, C]
+  const b = gv[gv.length - 1].dataSync();
+  const h = w.length;
+  const k = subset.length;
+  const nw = new Float32Array(h * (k + 1));
+  const nb = new Float32Array(k + 1);
+  for (let r = 0; r < h; r++) {
+    for (let i = 0; i < k; i++) nw[r * (k + 1) + i] = w[r][subset[i]];
+    let m = 0;
+    for (const j of rest) m += w[r][j];
+    nw[r * (k + 1) + k] = init === 'zeros' ? 0 : m / rest.length;
+  }
+  for (let i = 0; i < k; i++) nb[i] = b[subset[i]];
+  let mb = 0;
+  for (const j of rest) mb += b[j];
+  nb[k] = init === 'zeros' ? 0 : mb / rest.length + (init === 'logsumexp-linear' ? Math.log(rest.length) : 0);
+  tf.tidy(() => {
+    sv[sv.length - 2].assign(tf.tensor2d(nw, [h, k + 1]));
+    sv[sv.length - 1].assign(tf.tensor1d(nb));
+  });
+  return spec;
+}
+
+/**
+ * The data as a specialist sees it: labels mapped to subset positions, every other class to the dustbin
+ * (numClasses = |S| + 1), natural proportions. For validation and evaluation.
+ */
+export function specialistView(source: BatchSource, subset: readonly number[]): BatchSource {
+  const map = subsetLabelMap(subset, source.numClasses);
+  return {
+    size: source.size,
+    featureDim: source.featureDim,
+    numClasses: subset.length + 1,
+    *batches(options: BatchOptions) {
+      for (const b of source.batches(options)) yield remap(b, map, subset.length + 1);
+    },
+  };
+}
+
+function remap(b: HostBatch, map: Int32Array, k1: number): HostBatch {
+  return {
+    size: b.size,
+    featureDim: b.featureDim,
+    numClasses: k1,
+    features: b.features,
+    indices: b.indices,
+    labels: b.labels ? Int32Array.from(b.labels, (l) => (l < 0 ? -1 : map[l])) : undefined,
+  };
+}
+
+/**
+ * Training batches for a specialist: a fraction `inSubsetFraction` of each batch from examples whose label is in
+ * the subset, the rest from the other examples (§5.3: "half its examples coming from its special subset and half
+ * sampled at random from the remainder"). Each pool is walked in a shuffled order that is re-drawn when used up,
+ * from the Rng distill() passes per epoch (else one forked from `seed`), so epochs are reproducible.
+ */
+export class SpecialistBatchSource implements BatchSource {
+  readonly size: number;
+  readonly featureDim: number;
+  readonly numClasses: number;
+  readonly inPool: Int32Array;
+  readonly outPool: Int32Array;
+  /** Fraction of the labelled data whose label is in the subset (π in the dustbin correction). */
+  readonly priorInSubset: number;
+  private readonly map: Int32Array;
+
+  constructor(
+    readonly base: Dataset,
+    readonly subset: readonly number[],
+    readonly options: { inSubsetFraction?: number; epochSize?: number; seed?: number } = {},
+  ) {
+    const f = options.inSubsetFraction ?? 0.5;
+    if (!(f > 0 && f < 1)) throw new Error(`SpecialistBatchSource: inSubsetFraction must be in (0, 1), got ${f}`);
+    this.map = subsetLabelMap(subset, base.numClasses);
+    const inP: number[] = [];
+    const outP: number[] = [];
+    const all = Int32Array.from({ length: base.size }, (_, i) => i);
+    for (let s = 0; s < base.size; s += 4096) {
+      const b = base.gather(all.subarray(s, Math.min(base.size, s + 4096)));
+      if (!b.labels) throw new Error('SpecialistBatchSource: the dataset has no labels to split on');
+      for (let i = 0; i < b.size; i++) {
+        const l = b.labels[i];
+        if (l < 0) continue;
+        (this.map[l] < subset.length ? inP : outP).push(b.indices[i]);
+      }
+    }
+    if (inP.length === 0) throw new Error(`SpecialistBatchSource: no example has a label in the subset ${JSON.stringify(subset)}`);
+    if (outP.length === 0) throw new Error('SpecialistBatchSource: every example is in the subset; nothing for the dustbin');
+    this.inPool = Int32Array.from(inP);
+    this.outPool = Int32Array.from(outP);
+    this.priorInSubset = inP.length / (inP.length + outP.length);
+    this.size = options.epochSize ?? 2 * inP.length;
+    this.featureDim = base.featureDim;
+    this.numClasses = subset.length + 1;
+  }
+
+  get inSubsetFraction(): number {
+    return this.options.inSubsetFraction ?? 0.5;
+  }
+
+  *batches(options: BatchOptions): Iterable<HostBatch> {
+    const { batchSize, dropLast = false } = options;
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    const rng = options.rng ?? new Rng(this.options.seed ?? 0).fork('specialist-batches');
+    const draw = cycler(this.inPool, rng);
+    const drawOut = cycler(this.outPool, rng);
+    const f = this.inSubsetFraction;
+    for (let start = 0; start < this.size; start += batchSize) {
+      const n = Math.min(batchSize, this.size - start);
+      if (dropLast && n < batchSize) break;
+      const nIn = Math.round(n * f);
+      const idx = new Int32Array(n);
+      for (let i = 0; i < nIn; i++) idx[i] = draw();
+      for (let i = nIn; i < n; i++) idx[i] = drawOut();
+      rng.shuffle(idx);
+      yield remap(this.base.gather(idx), this.map, this.numClasses);
+    }
+  }
+}
+
+function cycler(pool: Int32Array, rng: Rng): () => number {
+  let order = rng.permutation(pool.length);
+  let pos = 0;
+  return () => {
+    if (pos === order.length) {
+      order = rng.permutation(pool.length);
+      pos = 0;
+    }
+    return pool[order[pos++]];
+  };
+}
+
+/** The dustbin logit offset for training fraction f and data fraction π of subset examples. */
+export function dustbinLogitOffset(priorInSubset: number, inSubsetFraction: number, correction: DustbinCorrection): number {
+  const p = priorInSubset;
+  const f = inSubsetFraction;
+  if (!(p > 0 && p < 1)) throw new Error(`dustbinLogitOffset: priorInSubset must be in (0, 1), got ${p}`);
+  if (!(f > 0 && f < 1)) throw new Error(`dustbinLogitOffset: inSubsetFraction must be in (0, 1), got ${f}`);
+  if (correction === 'none') return 0;
+  const paper = Math.log(f / p);
+  return correction === 'paper' ? paper : paper + Math.log((1 - p) / (1 - f));
+}
+
+/** Adds `delta` to the output bias of class `index` in place (the last Dense layer's bias). */
+export function addToOutputBias(model: MlpClassifier, index: number, delta: number): void {
+  const vars = model.trainableVariables();
+  const bias = vars[vars.length - 1];
+  if (index < 0 || index >= bias.shape[0]!) throw new Error(`addToOutputBias: index ${index} is outside [0, ${bias.shape[0]})`);
+  const values = Float32Array.from(bias.dataSync() as Float32Array);
+  values[index] += delta;
+  tf.tidy(() => bias.assign(tf.tensor1d(values)));
+}
+
+export interface TrainedSpecialist {
+  model: MlpClassifier;
+  subset: number[];
+  /** Offset added to the dustbin logit after training (already in the model's bias). */
+  dustbinOffset: number;
+  priorInSubset: number;
+  config: ResolvedSpecialistConfig;
+  training: DistillResult;
+}
+
+/**
+ * Trains one specialist in-process: build it from the generalist, train on resampled batches with distill()
+ * (hard labels, no teacher, as in the paper), then correct the dustbin logit for the resampling.
+ * `extra` passes distill options that are not JSON (validation source, onProgress, progress).
+ */
+export async function trainSpecialist(
+  generalist: MlpClassifier,
+  data: Dataset,
+  config: SpecialistConfig,
+  extra: Pick<DistillOptions, 'validation' | 'onProgress' | 'progress'> = {},
+): Promise<TrainedSpecialist> {
+  const cfg = parseSpecialistConfig(config, generalist.numClasses);
+  if (data.numClasses !== generalist.numClasses)
+    throw new Error(`trainSpecialist: data has ${data.numClasses} classes, the generalist ${generalist.numClasses}`);
+  const source = new SpecialistBatchSource(data, cfg.subset, { inSubsetFraction: cfg.inSubsetFraction, epochSize: cfg.epochSize, seed: cfg.seed });
+  const model = specialistFromGeneralist(generalist, cfg.subset, { dustbinInit: cfg.dustbinInit, seed: cfg.seed });
+  const t = cfg.training;
+  const training = await distill(model, undefined, source, {
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    optimizer: t.optimizer,
+    schedule: t.schedule,
+    maxNorm: t.maxNorm,
+    earlyStopping: t.earlyStopping,
+    checkpointDir: t.checkpointDir,
+    seed: cfg.seed,
+    progress: false,
+    ...extra,
+  } as DistillOptions);
+  const dustbinOffset = dustbinLogitOffset(source.priorInSubset, cfg.inSubsetFraction, cfg.correction);
+  if (dustbinOffset !== 0) addToOutputBias(model, cfg.subset.length, dustbinOffset);
+  return { model, subset: [...cfg.subset], dustbinOffset, priorInSubset: source.priorInSubset, config: cfg, training };
+}
