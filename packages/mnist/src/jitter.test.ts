@@ -80,6 +80,18 @@ describe('JitterSource', () => {
     expect(Buffer.from(a1.buffer).equals(Buffer.from(a2.buffer))).toBe(false);
   });
 
+  it('gives an epoch the same shifts whenever it is replayed with the same shuffling rng (resume)', () => {
+    const a = new JitterSource(ds, { width: W, height: H, maxShift: 2, seed: 3 });
+    const b = new JitterSource(ds, { width: W, height: H, maxShift: 2, seed: 3 });
+    [...b.batches({ batchSize: 40 })]; // b's own stream has moved on; epochs with an rng must not depend on it
+    const ea = [...a.batches({ batchSize: 8, rng: new Rng(99) })];
+    const eb = [...b.batches({ batchSize: 8, rng: new Rng(99) })];
+    expect(ea.map((x) => Array.from(x.indices))).toEqual(eb.map((x) => Array.from(x.indices)));
+    ea.forEach((x, i) => expect(Buffer.from(x.features.buffer).equals(Buffer.from(eb[i].features.buffer))).toBe(true));
+    const ec = [...a.batches({ batchSize: 8, rng: new Rng(100) })];
+    expect(ec.some((x, i) => !Buffer.from(x.features.buffer).equals(Buffer.from(ea[i].features.buffer)))).toBe(true);
+  });
+
   it('draws every shift in [-2, 2]^2 and none outside', () => {
     const src = new JitterSource(ds, { width: W, height: H, maxShift: 2, seed: 11 });
     const { shifts } = src.jitter(ds.gather(Int32Array.from({ length: 40 }, (_, i) => i)));

@@ -20,7 +20,11 @@ export interface JitterOptions {
   height: number;
   /** Largest shift in pixels along each axis (the paper: "up to two pixels in any direction"). */
   maxShift: number;
-  /** Seeds the shifts; successive calls of batches() (epochs) draw new shifts from the same stream. */
+  /**
+   * Seeds the shifts. When batches() gets a shuffling rng (a training epoch), the shifts come from a stream forked
+   * from that rng and this seed, so an epoch's shifts depend only on (epoch rng, seed) and a resumed run replays
+   * them exactly; without one, successive calls draw from this source's own stream.
+   */
   seed: number;
 }
 
@@ -50,16 +54,16 @@ export class JitterSource implements BatchSource {
     this.rng = new Rng(options.seed);
   }
 
-  /** Shift every example of a batch in place of a copy; returns the new batch and the shifts used. */
-  jitter(batch: HostBatch): { batch: HostBatch; shifts: Int8Array } {
+  /** A shifted copy of every example of a batch; returns the new batch and the (dx, dy) pairs used. */
+  jitter(batch: HostBatch, rng: Rng = this.rng): { batch: HostBatch; shifts: Int8Array } {
     const { width, height, maxShift } = this.options;
     const d = this.featureDim;
     const out = new Float32Array(batch.features.length);
     const shifts = new Int8Array(batch.size * 2);
     const span = 2 * maxShift + 1;
     for (let i = 0; i < batch.size; i++) {
-      const dx = this.rng.int(span) - maxShift;
-      const dy = this.rng.int(span) - maxShift;
+      const dx = rng.int(span) - maxShift;
+      const dy = rng.int(span) - maxShift;
       shifts[2 * i] = dx;
       shifts[2 * i + 1] = dy;
       shiftImage(batch.features.subarray(i * d, (i + 1) * d), out.subarray(i * d, (i + 1) * d), width, height, dx, dy);
@@ -68,6 +72,8 @@ export class JitterSource implements BatchSource {
   }
 
   *batches(options: BatchOptions): Iterable<HostBatch> {
-    for (const b of this.inner.batches(options)) yield this.jitter(b).batch;
+    // fork() reads only the seed, so it does not disturb the shuffle the inner source draws from options.rng.
+    const rng = options.rng ? options.rng.fork(`jitter-${this.options.seed}`) : this.rng;
+    for (const b of this.inner.batches(options)) yield this.jitter(b, rng).batch;
   }
 }
