@@ -32,9 +32,9 @@ describe('searchSharedBias on a toy problem', () => {
     return { logits, labels, c };
   }
 
-  it('recovers the offset of one class from a held-out set and it transfers to fresh data', () => {
+  it('recovers the offset of one class from a held-out set and it transfers to fresh data', async () => {
     const val = toy(4000, 1, -3);
-    const r = searchSharedBias(val.logits, val.labels, val.c, [2], { min: -2, max: 6, step: 0.25 });
+    const r = await searchSharedBias(val.logits, val.labels, val.c, [2], { min: -2, max: 6, step: 0.25 });
     expect(r.delta).toBeGreaterThan(2.25);
     expect(r.delta).toBeLessThan(3.75);
     expect(r.errors).toBeLessThan(r.errorsAtZero / 2);
@@ -44,22 +44,22 @@ describe('searchSharedBias on a toy problem', () => {
     expect(countErrors(test.logits, test.labels, test.c, bias).errors).toBeLessThan(countErrors(test.logits, test.labels, test.c).errors / 2);
   });
 
-  it('lowers an over-predicted pair of classes with one shared change', () => {
+  it('lowers an over-predicted pair of classes with one shared change', async () => {
     const c = 4;
     const base = toy(3000, 3, 0);
     // Classes 1 and 3 get +4: the 7s-and-8s-only transfer set's effect.
     const logits = base.logits.map((v, k) => (k % c === 1 || k % c === 3 ? v + 4 : v));
-    const r = searchSharedBias(logits, base.labels, c, [1, 3], { min: -8, max: 2, step: 0.5 });
+    const r = await searchSharedBias(logits, base.labels, c, [1, 3], { min: -8, max: 2, step: 0.5 });
     expect(r.delta).toBeLessThanOrEqual(-3);
     expect(r.delta).toBeGreaterThanOrEqual(-5);
   });
 
-  it('prefers no change when none helps, and validates its inputs', () => {
+  it('prefers no change when none helps, and validates its inputs', async () => {
     const v = toy(1000, 4, 0);
-    const r = searchSharedBias(v.logits, v.labels, v.c, [2], { min: -1, max: 1, step: 0.1 });
+    const r = await searchSharedBias(v.logits, v.labels, v.c, [2], { min: -1, max: 1, step: 0.1 });
     expect(Math.abs(r.delta)).toBeLessThanOrEqual(0.3);
     expect(r.errors).toBeLessThanOrEqual(r.errorsAtZero);
-    expect(() => searchSharedBias(v.logits, v.labels, v.c, [7], { min: 0, max: 1, step: 0.1 })).toThrow(/class 7/);
-    expect(() => searchSharedBias(v.logits, v.labels, v.c, [1], { min: 1, max: 0, step: 0.1 })).toThrow(/grid/);
+    await expect(searchSharedBias(v.logits, v.labels, v.c, [7], { min: 0, max: 1, step: 0.1 })).rejects.toThrow(/class 7/);
+    await expect(searchSharedBias(v.logits, v.labels, v.c, [1], { min: 1, max: 0, step: 0.1 })).rejects.toThrow(/grid/);
   });
 });

@@ -1,3 +1,5 @@
+import { adjustBiasesHost, searchBiasAdjustment } from '@kdasr/distillation';
+
 /** Host-side error counting on stored logits, so bias changes can be searched without re-running the net. */
 
 export interface ErrorCount {
@@ -50,32 +52,26 @@ export interface BiasSearchResult {
 }
 
 /**
- * Grid search for one shared bias change of `classes` that minimises errors on a held-out (validation) set.
- * Ties go to the smallest |delta|: the least change that achieves the best count.
+ * Grid search for one shared bias change of `classes` that minimises errors on a held-out (validation) set,
+ * through @kdasr/distillation's searchBiasAdjustment. Ties go to the smallest |delta|: the least change that
+ * achieves the best count (candidates are tried in order of |delta|, and the first best is kept).
  */
-export function searchSharedBias(
+export async function searchSharedBias(
   logits: Float32Array,
   labels: ArrayLike<number>,
   numClasses: number,
   classes: number[],
   grid: { min: number; max: number; step: number },
-): BiasSearchResult {
+): Promise<BiasSearchResult> {
   if (!(grid.step > 0) || !(grid.max >= grid.min)) throw new Error(`bias search grid needs min <= max and step > 0, got ${JSON.stringify(grid)}`);
   for (const c of classes) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`bias search: class ${c} not in [0, ${numClasses})`);
-  const bias = new Float32Array(numClasses);
-  const curve: [number, number][] = [];
   const steps = Math.round((grid.max - grid.min) / grid.step);
-  let best = { delta: 0, errors: Infinity };
   const candidates = Array.from({ length: steps + 1 }, (_, i) => Number((grid.min + i * grid.step).toFixed(10)));
   if (!candidates.includes(0) && grid.min <= 0 && grid.max >= 0) candidates.push(0);
-  candidates.sort((a, b) => a - b);
-  let errorsAtZero = countErrors(logits, labels, numClasses).errors;
-  for (const d of candidates) {
-    for (const c of classes) bias[c] = d;
-    const e = countErrors(logits, labels, numClasses, bias).errors;
-    if (d === 0) errorsAtZero = e;
-    curve.push([d, e]);
-    if (e < best.errors || (e === best.errors && Math.abs(d) < Math.abs(best.delta))) best = { delta: d, errors: e };
-  }
-  return { delta: best.delta, errors: best.errors, errorsAtZero, curve };
+  candidates.sort((a, b) => Math.abs(a) - Math.abs(b) || a - b);
+  const errorsAt = (delta: number) => countErrors(adjustBiasesHost(logits, numClasses, classes, delta), labels, numClasses).errors;
+  const search = await searchBiasAdjustment({ evaluate: errorsAt, candidates, method: 'grid', higherIsBetter: false });
+  const curve = search.tried.map((t): [number, number] => [t.delta, t.score]).sort((a, b) => a[0] - b[0]);
+  const zero = search.tried.find((t) => t.delta === 0);
+  return { delta: search.delta, errors: search.score, errorsAtZero: zero ? zero.score : errorsAt(0), curve };
 }

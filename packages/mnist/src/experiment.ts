@@ -406,7 +406,7 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
         const baseResult = readDone(baseId)!;
         // The search sees only validation logits; the test set is scored once, at the chosen value.
         const vl = logitsOf(base, validation);
-        const search = searchSharedBias(vl, validation.labels!, NUM_CLASSES, classes, grid);
+        const search = await searchSharedBias(vl, validation.labels!, NUM_CLASSES, classes, grid);
         const bias = new Float32Array(NUM_CLASSES);
         for (const c of classes) bias[c] = search.delta;
         const t = countErrors(logitsOf(base, test), test.labels!, NUM_CLASSES, bias);
