@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeInfo } from '@kdasr/core';
-import { formatRuntimeInfo } from './env.js';
+import { formatRuntimeInfo, type NativeEngineStatus } from './env.js';
 
 const bin = fileURLToPath(new URL('../../bin/kdasr.mjs', import.meta.url));
 
@@ -30,6 +30,25 @@ describe('kdasr env', () => {
     expect(info.versions['@tensorflow/tfjs-backend-wasm']).toBe('4.22.0');
     expect(info.tensorflowPackages.tfjsNode).toBe(false);
     expect(info.tensorflowPackages.reasons.tfjsNode).toMatch(/not installed.*npm install @tensorflow\/tfjs-node@4\.22\.0/);
+    const native = (info as unknown as { nativeEngine: NativeEngineStatus }).nativeEngine;
+    // CI builds the native engine and sets KDASR_REQUIRE_NATIVE; elsewhere it may be absent, but then it says why.
+    if (process.env.KDASR_REQUIRE_NATIVE === '1') expect(native.available, native.reason).toBe(true);
+    if (native.available) expect(native.blasThreads).toBeGreaterThanOrEqual(1);
+    else expect(native.reason).toMatch(/\w/);
+  });
+
+  it('the table says the native engine is unavailable and why', () => {
+    const info = {
+      backend: 'wasm',
+      requested: { backend: 'auto', threads: 'auto', source: 'default' },
+      threads: 2,
+      patchedKernels: true,
+      notes: [],
+      versions: {},
+      tensorflowPackages: { tfjsNode: false, tfjsNodeGpu: false, reasons: {} },
+    } as unknown as RuntimeInfo;
+    const text = formatRuntimeInfo(info, { available: false, reason: 'libopenblas-dev is not installed' });
+    expect(text).toMatch(/native engine\s+unavailable: libopenblas-dev is not installed/);
   });
 
   it('KDASR_BACKEND=tensorflow exits non-zero saying the package is missing and how to get it', async () => {

@@ -1,12 +1,13 @@
 import { BACKENDS, initRuntime, type BackendRequest, type RuntimeInfo } from '@kdasr/core';
+import { loadNativeEngine } from '@kdasr/native';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
 
 const HELP = `usage: kdasr env [--json] [--backend auto|tensorflow|wasm|cpu] [--threads N]
 
 Starts the tensor runtime the way every kdasr command does and prints what it got: the backend, its threads,
-whether the wasm matMul kernels are patched, library versions, and whether the tensorflow (libtensorflow)
-backends are installed and why not. Exits non-zero when a forced backend cannot start.
+whether the wasm matMul kernels are patched, library versions, whether the tensorflow (libtensorflow)
+backends are installed and why not, and whether the native (C + OpenBLAS) engine loads. Exits non-zero when a forced backend cannot start.
 
   --json           machine-readable output (the RuntimeInfo object)
   --backend B      force a backend (default: KDASR_BACKEND, else the best available)
@@ -17,8 +18,29 @@ function table(rows: [string, string][]): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
+/** Whether the optional native (C + OpenBLAS) training engine loads here, and why not when it does not. */
+export interface NativeEngineStatus {
+  available: boolean;
+  reason?: string;
+  blasThreads?: number;
+  elementwiseThreads?: number;
+  openblas?: string;
+}
+
+export function nativeEngineStatus(): NativeEngineStatus {
+  const r = loadNativeEngine();
+  if (!r.available) return { available: false, reason: r.reason };
+  const i = r.engine.info();
+  return {
+    available: true,
+    blasThreads: i.blasThreads,
+    elementwiseThreads: i.elementwiseThreads,
+    openblas: `${i.openblasConfig.trim()} (core ${i.openblasCore})`,
+  };
+}
+
 /** The human-readable report. */
-export function formatRuntimeInfo(info: RuntimeInfo): string {
+export function formatRuntimeInfo(info: RuntimeInfo, native?: NativeEngineStatus): string {
   const tp = info.tensorflowPackages;
   const status = (installed: boolean, reason: string | undefined) =>
     installed ? (reason ? 'installed, not usable (see below)' : 'installed') : 'not installed (see below)';
@@ -29,6 +51,16 @@ export function formatRuntimeInfo(info: RuntimeInfo): string {
     ['patched kernels', info.patchedKernels ? 'yes (BatchMatMul, _FusedMatMul)' : `no${info.patchReason ? ` (${info.patchReason})` : ''}`],
     ['tfjs-node', status(tp.tfjsNode, tp.reasons.tfjsNode)],
     ['tfjs-node-gpu', status(tp.tfjsNodeGpu, tp.reasons.tfjsNodeGpu)],
+    ...(native
+      ? [
+          [
+            'native engine',
+            native.available
+              ? `available (${native.blasThreads} BLAS + ${native.elementwiseThreads} elementwise threads; ${native.openblas})`
+              : `unavailable: ${native.reason}`,
+          ] as [string, string],
+        ]
+      : []),
     ...Object.entries(info.versions).map(([k, v]): [string, string] => [k, v]),
   ];
   const sections = [table(rows)];
@@ -64,7 +96,8 @@ export const command: Command = {
     if (backend !== undefined && backend !== 'auto' && !(BACKENDS as readonly string[]).includes(backend))
       throw new CliError(`env: --backend is "${backend}"; expected one of auto, ${BACKENDS.join(', ')}`);
     const info = await initRuntime({ backend, threads });
-    console.log(values.json ? JSON.stringify(info, null, 2) : formatRuntimeInfo(info));
+    const native = nativeEngineStatus();
+    console.log(values.json ? JSON.stringify({ ...info, nativeEngine: native }, null, 2) : formatRuntimeInfo(info, native));
     return 0;
   },
 };
