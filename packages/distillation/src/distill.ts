@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Rng, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
-import { distillationLoss, resolveLossSettings } from './losses.js';
+import { resolveLossSettings } from './losses.js';
 import { frameAccuracy } from './inference.js';
-import { StepOptimizer, type OptimizerConfig } from './optimizer.js';
-import { checkFiniteTensor, firstNonFinite } from './validate.js';
-import type { RandomStateful } from './mlp.js';
+import type { OptimizerConfig } from './optimizer.js';
+import { checkFiniteHost, checkFiniteTensor, firstNonFinite } from './validate.js';
+import { TfjsTrainableStudent, isTrainableStudent, type LossSettings, type StepTargets, type TrainableStudent } from './trainable.js';
 
 // Strict objects: a misspelt option is an error, not silently ignored.
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `${what} must be a function` });
@@ -141,16 +141,13 @@ export function parseDistillOptions(options: DistillOptions): Resolved {
   return r.data;
 }
 
-function isRandomStateful(c: Classifier): c is Classifier & RandomStateful {
-  const s = c as Partial<RandomStateful>;
-  return typeof s.getRandomState === 'function' && typeof s.setRandomState === 'function';
-}
-
 const STATE_FILE = 'state.json';
 
 interface CheckpointState {
   format: 'kdasr-distill-checkpoint';
   version: 1;
+  /** Absent in checkpoints written before engines existed: those are tfjs. */
+  engine?: string;
   epochsDone: number;
   seed: number;
   batchSize: number;
@@ -190,14 +187,6 @@ function splitF32(buf: Buffer, sizes: number[], file: string): Float32Array[] {
   return out;
 }
 
-function readVars(vars: tf.Variable[]): Float32Array[] {
-  return vars.map((v) => Float32Array.from(v.dataSync() as Float32Array));
-}
-
-function writeVars(vars: tf.Variable[], values: Float32Array[]): void {
-  vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(values[i], v.shape))));
-}
-
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   const m = Math.floor(s / 60);
@@ -212,13 +201,15 @@ function fmtTime(s: number): string {
  * its baselines through the same loop.
  */
 export async function distill(
-  student: Classifier,
+  studentIn: Classifier | TrainableStudent,
   teacher: Teacher | undefined,
   transferSet: BatchSource,
   options: DistillOptions,
 ): Promise<DistillResult> {
   const o = parseDistillOptions(options);
   const where = 'distill';
+  // A plain Classifier trains on the tfjs engine; other engines come as TrainableStudents (e.g. @kdasr/native's).
+  const student: TrainableStudent = isTrainableStudent(studentIn) ? studentIn : new TfjsTrainableStudent(studentIn);
   if (transferSet.featureDim !== student.inputDim)
     throw new Error(`${where}: transfer set featureDim ${transferSet.featureDim} differs from student inputDim ${student.inputDim}`);
   if (transferSet.numClasses !== student.numClasses)
@@ -245,9 +236,10 @@ export async function distill(
   if (o.validation && o.validation.source.featureDim !== student.inputDim)
     throw new Error(`${where}: validation featureDim ${o.validation.source.featureDim} differs from student inputDim ${student.inputDim}`);
 
-  const vars = student.trainableVariables();
-  if (vars.length === 0) throw new Error(`${where}: the student has no trainable variables`);
-  const optimizer = new StepOptimizer(o.optimizer as OptimizerConfig, vars);
+  const shapes = student.weightShapes();
+  if (shapes.length === 0) throw new Error(`${where}: the student has no trainable variables`);
+  const sizes = shapes.map((sh) => sh.reduce((a, b) => a * b, 1));
+  student.resetOptimizer(o.optimizer as OptimizerConfig);
   const stepsPerEpoch = o.dropLast ? Math.floor(transferSet.size / o.batchSize) : Math.ceil(transferSet.size / o.batchSize);
   if (stepsPerEpoch === 0) throw new Error(`${where}: dropLast with batchSize ${o.batchSize} > transfer set size ${transferSet.size} leaves no batches`);
 
@@ -270,16 +262,16 @@ export async function distill(
       ['batchSize', state.batchSize, o.batchSize],
       ['lossKind', state.lossKind, o.lossKind],
       ['optimizer.kind', state.optimizer.kind, o.optimizer.kind],
+      // Optimiser slots and dropout streams are engine-specific.
+      ['engine', state.engine ?? 'tfjs', student.engine],
     ] as const)
       if (a !== b) throw new Error(`${where}: checkpoint ${ckpt} was made with ${k} ${a}, this run has ${b}; use another checkpointDir`);
-    const shapes = vars.map((v) => v.shape);
     if (JSON.stringify(shapes) !== JSON.stringify(state.variableShapes))
       throw new Error(`${where}: checkpoint ${ckpt} holds variables ${JSON.stringify(state.variableShapes)}, the student has ${JSON.stringify(shapes)}`);
-    const sizes = vars.map((v) => v.size);
-    writeVars(vars, splitF32(readFileSync(join(ckpt, 'student.bin')), sizes, 'student.bin'));
-    const slotSizes = sizes.flatMap((n) => Array.from({ length: state.optimizer.slots / vars.length }, () => n));
-    optimizer.setState({ step: state.optimizer.step, slots: splitF32(readFileSync(join(ckpt, 'optimizer.bin')), slotSizes, 'optimizer.bin') });
-    if (state.randomState !== null && isRandomStateful(student)) student.setRandomState(state.randomState);
+    student.setWeights(splitF32(readFileSync(join(ckpt, 'student.bin')), sizes, 'student.bin'));
+    const slotSizes = sizes.flatMap((n) => Array.from({ length: state.optimizer.slots / sizes.length }, () => n));
+    student.setOptimizerState({ step: state.optimizer.step, slots: splitF32(readFileSync(join(ckpt, 'optimizer.bin')), slotSizes, 'optimizer.bin') });
+    if (state.randomState !== null) student.setRandomState(state.randomState);
     if (existsSync(join(ckpt, 'best.bin'))) bestWeights = splitF32(readFileSync(join(ckpt, 'best.bin')), sizes, 'best.bin');
     history = state.history;
     learningRate = state.learningRate;
@@ -293,26 +285,27 @@ export async function distill(
 
   const saveCheckpoint = async (epochsDone: number, finished: boolean) => {
     if (!ckpt) return;
-    const opt = optimizer.getState();
+    const opt = student.getOptimizerState();
     const state: CheckpointState = {
       format: 'kdasr-distill-checkpoint',
       version: 1,
+      engine: student.engine,
       epochsDone,
       seed: o.seed,
       batchSize: o.batchSize,
       lossKind: o.lossKind,
       learningRate,
       history,
-      variableShapes: vars.map((v) => v.shape),
+      variableShapes: shapes,
       optimizer: { kind: o.optimizer.kind, step: opt.step, slots: opt.slots.length },
-      randomState: isRandomStateful(student) ? student.getRandomState() : null,
+      randomState: student.getRandomState(),
       best,
       badEpochs,
       finished,
       stoppedEarly,
     };
     await writeDirAtomic(ckpt, (tmp) => {
-      writeFileAtomic(join(tmp, 'student.bin'), concatF32(readVars(vars)));
+      writeFileAtomic(join(tmp, 'student.bin'), concatF32(student.getWeights()));
       writeFileAtomic(join(tmp, 'optimizer.bin'), concatF32(opt.slots));
       if (bestWeights) writeFileAtomic(join(tmp, 'best.bin'), concatF32(bestWeights));
       writeFileAtomic(join(tmp, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
@@ -337,7 +330,7 @@ export async function distill(
     let hardSum = 0;
     let step = 0;
     for (const batch of transferSet.batches({ batchSize: o.batchSize, rng, dropLast: o.dropLast })) {
-      const [total, soft, hard] = trainStep(student, teacher, batch, vars, optimizer, learningRate, loss, o, epoch, step);
+      const [total, soft, hard] = trainStep(student, teacher, batch, learningRate, loss, o, epoch, step);
       sum += total;
       softSum += soft;
       hardSum += hard;
@@ -375,7 +368,8 @@ export async function distill(
     };
     if (o.validation) {
       const v = o.validation;
-      record.validation = await (v.metric ? v.metric(student, v.source) : frameAccuracy(student, v.source));
+      const classifier = student.asClassifier();
+      record.validation = await (v.metric ? v.metric(classifier, v.source) : frameAccuracy(classifier, v.source));
       if (!Number.isFinite(record.validation)) throw new Error(`${where}: validation metric returned ${record.validation} at epoch ${epoch + 1}`);
     }
     const monitored = record.validation ?? record.loss;
@@ -387,7 +381,7 @@ export async function distill(
     if (improved(es?.minDelta ?? 0)) {
       best = { value: monitored, epoch: epoch + 1 };
       badEpochs = 0;
-      if (es?.restoreBest) bestWeights = readVars(vars);
+      if (es?.restoreBest) bestWeights = student.getWeights();
     } else {
       badEpochs++;
       if (es && badEpochs >= es.patience) stoppedEarly = true;
@@ -412,21 +406,17 @@ export async function distill(
   }
   let finalEpoch = history.length ? history[history.length - 1].epoch : 0;
   if (o.earlyStopping?.restoreBest && bestWeights && best && best.epoch !== finalEpoch) {
-    writeVars(vars, bestWeights);
+    student.setWeights(bestWeights);
     finalEpoch = best.epoch;
   }
-  optimizer.dispose();
+  student.releaseOptimizer?.();
   return { history, finalEpoch, bestEpoch: best?.epoch, stoppedEarly, resumedFromEpoch };
 }
 
-type LossSettings = ReturnType<typeof resolveLossSettings>;
-
 function trainStep(
-  student: Classifier,
+  student: TrainableStudent,
   teacher: Teacher | undefined,
   batch: HostBatch,
-  vars: tf.Variable[],
-  optimizer: StepOptimizer,
   learningRate: number,
   s: LossSettings,
   o: Resolved,
@@ -435,63 +425,36 @@ function trainStep(
 ): [number, number, number] {
   const where = `distill (epoch ${epoch + 1}, step ${step + 1})`;
   if (!teacher && !batch.labels) throw new Error(`${where}: supervised training (no teacher) needs labels; the batch has none`);
-  let parts: tf.Tensor | undefined;
+  const logitMatching = s.softObjective === 'logit-matching';
+  // Teacher output: a kept tensor for tfjs students, or downloaded to the host once per batch (the tidy frees it).
   let teacherTensor: tf.Tensor2D | undefined;
-  let value: number;
+  let teacherHost: Float32Array | undefined;
   try {
-    value = tf.tidy(() => {
-      const x = tf.tensor2d(batch.features, [batch.size, batch.featureDim]);
-      if (teacher) {
-        teacherTensor = tf.keep(s.softObjective === 'logit-matching' ? teacher.logits!(batch) : teacher.probabilities(batch, s.temperature));
-        if (teacherTensor.shape[0] !== batch.size || teacherTensor.shape[1] !== student.numClasses)
-          throw new Error(`${where}: teacher returned shape [${teacherTensor.shape.join(', ')}] for a batch of ${batch.size} x ${student.numClasses}`);
-      }
-      const { value: total, grads } = tf.variableGrads(() => {
-        const zs = student.logits(x, true);
-        const p = distillationLoss({
-          studentLogits: zs,
-          ...(teacher ? (s.softObjective === 'logit-matching' ? { teacherLogits: teacherTensor } : { teacherProbs: teacherTensor }) : {}),
-          labels: batch.labels,
-          temperature: s.temperature,
-          softWeight: s.softWeight,
-          hardWeight: s.hardWeight,
-          scaleByTemperatureSquared: s.scale,
-          softObjective: s.softObjective,
-          // The loss value is checked below instead: one scalar read per step that we make anyway.
-          checkFinite: false,
-        });
-        parts = tf.keep(tf.stack([p.soft, p.hard]));
-        return p.total;
-      }, vars);
-      const v = total.dataSync()[0];
-      if (!Number.isFinite(v)) return v;
-      optimizer.apply(grads, learningRate);
-      if (o.maxNorm !== undefined) applyMaxNorm(vars, o.maxNorm);
-      return v;
-    });
-    if (!Number.isFinite(value)) {
+    if (teacher)
+      tf.tidy(() => {
+        const t = logitMatching ? teacher.logits!(batch) : teacher.probabilities(batch, s.temperature);
+        if (t.shape[0] !== batch.size || t.shape[1] !== student.numClasses)
+          throw new Error(`${where}: teacher returned shape [${t.shape.join(', ')}] for a batch of ${batch.size} x ${student.numClasses}`);
+        if (student.hostTargets) teacherHost = t.dataSync() as Float32Array;
+        else teacherTensor = tf.keep(t);
+      });
+    const out = teacherTensor ?? teacherHost;
+    const targets: StepTargets = out === undefined ? {} : logitMatching ? { teacherLogits: out } : { teacherProbs: out };
+    const r = student.step(batch, targets, s, learningRate);
+    if (!Number.isFinite(r.total)) {
       const fi = firstNonFinite(batch.features);
       if (fi >= 0)
         throw new Error(`${where}: features contain ${batch.features[fi]} at example ${batch.indices[Math.floor(fi / batch.featureDim)]}`);
       if (teacherTensor) checkFiniteTensor(teacherTensor, 'teacher output', where);
-      throw new Error(`${where}: the loss is ${value} (the student diverged: lower the learning rate)`);
+      if (teacherHost) checkFiniteHost(teacherHost, 'teacher output', where, student.numClasses);
+      throw new Error(`${where}: the loss is ${r.total} (the student diverged: lower the learning rate)`);
     }
-    o.afterStep?.(student);
-    const pv = parts!.dataSync();
-    return [value, pv[0], pv[1]];
+    if (o.maxNorm !== undefined) student.applyMaxNorm(o.maxNorm);
+    o.afterStep?.(student.asClassifier());
+    return [r.total, r.soft, r.hard];
   } finally {
-    parts?.dispose();
     teacherTensor?.dispose();
   }
 }
 
-/** Keras-style MaxNorm(axis=0): each column of every rank-2 weight (a unit's incoming weights) gets norm ≤ c. */
-export function applyMaxNorm(vars: tf.Variable[], c: number): void {
-  tf.tidy(() => {
-    for (const v of vars) {
-      if (v.rank !== 2) continue;
-      const norms = tf.sqrt(tf.sum(tf.square(v), 0, true));
-      v.assign(tf.mul(v, tf.minimum(1, tf.div(c, tf.add(norms, 1e-7)))));
-    }
-  });
-}
+export { applyMaxNorm } from './trainable.js';

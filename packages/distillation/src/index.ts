@@ -28,6 +28,16 @@ export {
 } from './distill.js';
 export { StepOptimizer, type OptimizerConfig } from './optimizer.js';
 export {
+  TfjsTrainableStudent,
+  isTrainableStudent,
+  applyMaxNormHost,
+  type TrainableStudent,
+  type StepTargets,
+  type StepLoss,
+  type OptimizerState,
+  type LossSettings,
+} from './trainable.js';
+export {
   writeTeacherLogits,
   StoredLogitsTeacher,
   sparsifyRow,

@@ -62,7 +62,16 @@ describe('smoke preset end to end', () => {
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toContain('| system | test errors |');
     expect(md).toContain('kdasr experiment mnist --preset smoke');
-    expect(md).toMatch(/backend: (wasm|cpu|tensorflow)/);
+    // Default engine 'auto': native where the addon loads, else tfjs; recorded in the reports and sidecars.
+    expect(['native', 'tfjs']).toContain(r.engine);
+    expect(results.engine).toBe(r.engine);
+    expect(md).toContain(`training engine: ${r.engine}`);
+    expect(md).toMatch(r.engine === 'native' ? /backend: native \(\d+ threads\)/ : /backend: (wasm|cpu|tensorflow)/);
+    const loadedTeacher = await loadModel(join(out, 'models', 'teacher'));
+    loadedTeacher.model.dispose();
+    const teacherSidecar = loadedTeacher.sidecar!;
+    expect(teacherSidecar.metrics?.engine).toBe(r.engine);
+    expect(teacherSidecar.provenance.backend === 'native').toBe(r.engine === 'native');
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toContain('<polyline');
     expect(readFileSync(join(out, 'sweep.svg'), 'utf8')).toContain('<polyline');
     expect(r.table).toMatch(/teacher 784-64-64-10.*\n.*small net/);
@@ -83,5 +92,24 @@ describe('smoke preset end to end', () => {
     await expect(runMnistExperiment({ preset: getPreset('smoke', { seed: 2 }), outDir: out, loaded: data, log: () => {} })).rejects.toThrow(
       /different configuration.*--out/,
     );
+  });
+
+  it('forces the tfjs engine with engine: tfjs (the fallback path) and records it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdasr-mnist-tfjs-'));
+    try {
+      const r = await runMnistExperiment({ preset: getPreset('smoke'), outDir: dir, loaded: data, log: () => {}, engine: 'tfjs', only: (id) => id === 'small' });
+      expect(r.engine).toBe('tfjs');
+      expect(r.steps.map((s) => s.id)).toEqual(['small']);
+      const m = await loadModel(join(dir, 'models', 'small'));
+      m.model.dispose();
+      expect(m.sidecar?.metrics?.engine).toBe('tfjs');
+      expect(m.sidecar?.provenance.backend).not.toBe('native');
+      expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain('training engine: tfjs');
+      await expect(runMnistExperiment({ preset: getPreset('smoke'), outDir: dir, loaded: data, log: () => {}, engine: 'gpu' })).rejects.toThrow(
+        /--engine must be native, tfjs or auto/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

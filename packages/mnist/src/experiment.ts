@@ -12,10 +12,12 @@ import {
   saveModel,
   writeFileAtomic,
   writeJsonAtomic,
+  type Classifier,
   type Sidecar,
   type Teacher,
 } from '@kdasr/core';
 import { BatchTargetsTeacher, MlpClassifier, distill, predictLogits, type DistillOptions, type ProgressEvent } from '@kdasr/distillation';
+import { createStudent, resolveEngine, type CreatedStudent } from '@kdasr/native';
 import type { MnistPreset, NetConfig, TrainConfig } from './config.js';
 import { filterByClass, imagesToDataset, takeSubset, trainValidationSplit } from './data.js';
 import { countErrors, searchSharedBias } from './evaluate.js';
@@ -37,6 +39,11 @@ export interface ExperimentOptions {
   log?: (line: string) => void;
   /** Run only the steps whose id matches (tests, debugging); the others are skipped and left out of the table. */
   only?: (stepId: string) => boolean;
+  /**
+   * Training engine (`--engine`): 'native' (C + OpenBLAS, an error when it cannot load), 'tfjs', or 'auto'
+   * (default: native when it loads, else tfjs). Models are saved in the TF.js format either way.
+   */
+  engine?: string;
 }
 
 export interface ExperimentResults extends ExperimentSummary {
@@ -89,13 +96,18 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = Date.now();
   const seed = preset.seed;
+  const engine = resolveEngine(options.engine ?? 'auto');
+  log(`training engine: ${engine.kind}${engine.kind === 'tfjs' ? ` (${engine.reason})` : ` (OpenBLAS ${engine.engine.info().blasThreads} thread(s))`}`);
+  // Provenance of trained models: the native engine reports itself; tfjs runs report the tfjs runtime.
+  const trainedProvenance = () => (engine.kind === 'native' ? provenance({ backend: 'native', threads: engine.engine.info().blasThreads }) : provenance());
 
   const data = options.loaded ?? loadMnist({ data: options.data });
   log(`data: ${data.dir}: ${data.verification.message}`);
 
   // An output directory belongs to one configuration and data set: resuming with another would mix models.
   const configPath = join(outDir, 'config.json');
-  const identity = { preset, data: { sha256: data.verification.sha256 } };
+  // A native run is its own configuration (other initial weights and dropout masks); tfjs keeps the original identity.
+  const identity = { preset, data: { sha256: data.verification.sha256 }, ...(engine.kind === 'native' ? { engine: 'native' } : {}) };
   if (existsSync(configPath)) {
     const prev = readFileSync(configPath, 'utf8');
     if (prev.trim() !== JSON.stringify(identity, null, 2).trim())
@@ -130,7 +142,7 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
     return MlpClassifier.fromLayersModel(model, { seed: stepSeed(seed, id) });
   };
 
-  const logitsOf = (clf: MlpClassifier, ds: ArrayDataset) => predictLogits(clf, ds, { batchSize: 1000 }).logits;
+  const logitsOf = (clf: Classifier, ds: ArrayDataset) => predictLogits(clf, ds, { batchSize: 1000 }).logits;
 
   // Progress and ETA: work done so far (this invocation's fresh steps) sets the rate for the rest.
   let doneCost = 0;
@@ -148,7 +160,8 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
     temperature: number,
     valSet: ArrayDataset,
   ) => {
-    const clf = new MlpClassifier({
+    const created = createStudent({
+      engine,
       inputDim: width * height,
       hiddenSizes: net.hidden,
       numClasses: NUM_CLASSES,
@@ -181,7 +194,7 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
           (Number.isFinite(total) ? `, all ETA ~${formatDuration(total)}` : ''),
       );
     };
-    const res = await distill(clf, teacher, transfer, {
+    const res = await distill(created.student, teacher, transfer, {
       epochs: cfg.epochs,
       batchSize: cfg.batchSize,
       optimizer: optimizerOf(cfg),
@@ -198,19 +211,29 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
       onProgress,
       progress: false,
     });
-    return { clf, res, seconds: (Date.now() - started) / 1000 };
+    return { clf: created, res, seconds: (Date.now() - started) / 1000 };
   };
 
-  const evaluate = (clf: MlpClassifier) => {
+  const evaluate = (created: CreatedStudent) => {
+    const clf = created.classifier;
     const v = countErrors(logitsOf(clf, validation), validation.labels!, NUM_CLASSES);
     const t = countErrors(logitsOf(clf, test), test.labels!, NUM_CLASSES);
     return { v, t };
   };
 
-  const save = async (id: string, kind: string, clf: MlpClassifier | tfl.LayersModel, config: unknown, result: StepResult) => {
-    const model = clf instanceof MlpClassifier ? clf.toLayersModel() : clf;
-    await saveModel(model, modelDir(id), makeSidecar(`mnist-${kind}`, config, stepSeed(seed, id), { result }));
+  /** Saves a trained student (TF.js format whatever the engine) or an adjusted model. */
+  const save = async (id: string, kind: string, clf: CreatedStudent | tfl.LayersModel, config: unknown, result: StepResult) => {
+    const trained = !(clf instanceof tfl.LayersModel);
+    const model = trained ? clf.toLayersModel() : clf;
+    const sidecar = makeSidecar(`mnist-${kind}`, config, stepSeed(seed, id), { result, engine: engine.kind });
+    await saveModel(model, modelDir(id), trained ? { ...sidecar, provenance: trainedProvenance() } : sidecar);
+    // The native engine's copy is a fresh tfjs model; the tfjs one is the live student (disposed with it).
+    if (trained && clf.engine === 'native') model.dispose();
     rmSync(ckptDir(id), { recursive: true, force: true });
+  };
+  const disposeStudent = (c: CreatedStudent) => {
+    if (c.mlp) c.mlp.dispose();
+    else (c.classifier as MlpClassifier).dispose();
   };
 
   const historyOf = (h: { epoch: number; loss: number; validation?: number }[]) =>
@@ -218,7 +241,8 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
 
   // ---- teacher and its logits (needed by every distillation step) ----
   const T = preset.teacher;
-  let teacherClf: MlpClassifier | undefined;
+  let teacherClf: Classifier | undefined;
+  let teacherCreated: CreatedStudent | undefined;
   let trainWithLogits: ArrayDataset | undefined;
   const ensureTeacherLogits = async (): Promise<ArrayDataset> => {
     if (trainWithLogits) return trainWithLogits;
@@ -262,7 +286,8 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
         history: historyOf(res.history),
       };
       await save('teacher', 'teacher', clf, T, result);
-      teacherClf = clf;
+      teacherCreated = clf;
+      teacherClf = clf.classifier;
       return result;
     },
   });
@@ -290,7 +315,7 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
         history: historyOf(res.history),
       };
       await save('small', 'small', clf, S, result);
-      clf.dispose();
+      disposeStudent(clf);
       return result;
     },
   });
@@ -305,7 +330,6 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
     keep: ((label: number) => boolean) | undefined,
     describe: (r: Omit<StepResult, 'system' | 'paper'>) => { system: string; paper: string; omittedClass?: number },
     transferSizeEstimate: number,
-    after?: (clf: MlpClassifier, tLogits: Float32Array) => void,
   ): StepDef => {
     const def: StepDef = {
       id,
@@ -341,7 +365,7 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
           result.omittedCount = t.perClassTotal[d.omittedClass];
         }
         await save(id, kind, clf, { net, train: cfg, temperature, transferSize: transfer.size }, result);
-        clf.dispose();
+        disposeStudent(clf);
         return result;
       },
     };
@@ -466,18 +490,20 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
     }
     writeJsonAtomic(join(outDir, 'results.json'), { preset: preset.name, complete: false, steps: results });
   }
-  teacherClf?.dispose();
+  if (teacherCreated) disposeStudent(teacherCreated);
+  else (teacherClf as MlpClassifier | undefined)?.dispose();
   teacherClf = undefined;
   // Checkpoints of finished steps are removed as each model is saved; drop the emptied parent too.
   const ck = join(outDir, 'checkpoints');
   if (existsSync(ck) && readdirSync(ck).length === 0) rmSync(ck, { recursive: true });
 
-  const prov = provenance();
+  const prov = trainedProvenance();
   const summary: ExperimentSummary = {
     preset: preset.name,
     command: options.command ?? `kdasr experiment mnist --preset ${preset.name}`,
-    backend: runtimeInfo()?.backend ?? prov.backend,
-    threads: runtimeInfo()?.threads ?? prov.threads,
+    engine: engine.kind,
+    backend: engine.kind === 'native' ? prov.backend : (runtimeInfo()?.backend ?? prov.backend),
+    threads: engine.kind === 'native' ? prov.threads : (runtimeInfo()?.threads ?? prov.threads),
     totalSeconds: results.reduce((a, r) => a + r.seconds, 0),
     dataSource: data.dir,
     dataset: data.verification.dataset,

@@ -34,6 +34,8 @@ export interface ExperimentSummary {
   command: string;
   backend: string;
   threads?: number;
+  /** Training engine: 'native' (C + OpenBLAS) or 'tfjs'; absent in reports written before engines existed. */
+  engine?: string;
   totalSeconds: number;
   /** Wall time of the invocation that wrote the report. */
   wallSeconds?: number;
@@ -115,6 +117,7 @@ export function resultsMarkdown(summary: ExperimentSummary, files: { curves: str
     '',
     `- command: \`${summary.command}\``,
     `- run time: ${formatDuration(summary.totalSeconds)} of training and evaluation (sum of step times; steps reused from an earlier run count their original time)${summary.wallSeconds !== undefined ? `; this invocation ${formatDuration(summary.wallSeconds)} wall` : ''}`,
+    ...(summary.engine ? [`- training engine: ${summary.engine}`] : []),
     `- backend: ${summary.backend}${summary.threads ? ` (${summary.threads} threads)` : ''}`,
     `- data: ${summary.dataSource}: ${summary.verification}`,
     `- examples: ${summary.sizes.train} train, ${summary.sizes.validation} validation (seeded split of the 60k training set), ${summary.sizes.test} test`,

@@ -13,3 +13,4 @@ export {
 } from './engine.js';
 export { NativeClassifier } from './classifier.js';
 export { cpuSupportsNativeBuild, defaultAddonPath, type NativeInfo } from './loader.js';
+export { NativeTrainableStudent, createStudent, type CreateStudentOptions, type CreatedStudent } from './student.js';

