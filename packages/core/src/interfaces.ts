@@ -51,6 +51,11 @@ export interface Classifier {
   logits(x: tf.Tensor2D, training?: boolean): tf.Tensor2D;
   /** The variables an optimiser updates. */
   trainableVariables(): tf.Variable[];
+  /**
+   * Optional host fast path for inference (dropout off): logits [rows, numClasses] for row-major features.
+   * Engines that compute outside tfjs (the native engine) provide it, so batch inference skips the tensor round trip.
+   */
+  logitsHost?(features: Float32Array, rows: number): Float32Array;
 }
 
 /**

@@ -26,9 +26,12 @@ export function predictLogits(classifier: Classifier, source: BatchSource, optio
   let labels: Int32Array | undefined;
   let row = 0;
   for (const b of source.batches({ batchSize: options.batchSize ?? 512 })) {
-    const z = tf.tidy(() => classifier.logits(tf.tensor2d(b.features, [b.size, b.featureDim]), false));
-    out.set(z.dataSync(), row * c);
-    z.dispose();
+    if (classifier.logitsHost) out.set(classifier.logitsHost(b.features, b.size), row * c);
+    else {
+      const z = tf.tidy(() => classifier.logits(tf.tensor2d(b.features, [b.size, b.featureDim]), false));
+      out.set(z.dataSync(), row * c);
+      z.dispose();
+    }
     indices.set(b.indices, row);
     if (b.labels) {
       labels ??= new Int32Array(source.size).fill(-1);
@@ -66,9 +69,13 @@ export function frameAccuracy(classifier: Classifier, source: BatchSource, optio
   let total = 0;
   for (const b of source.batches({ batchSize: options.batchSize ?? 512 })) {
     if (!b.labels) continue;
-    const pred = tf.tidy(() => tf.argMax(classifier.logits(tf.tensor2d(b.features, [b.size, b.featureDim]), false), 1));
-    const p = pred.dataSync();
-    pred.dispose();
+    let p: ArrayLike<number>;
+    if (classifier.logitsHost) p = argmaxRows(classifier.logitsHost(b.features, b.size), classifier.numClasses);
+    else {
+      const pred = tf.tidy(() => tf.argMax(classifier.logits(tf.tensor2d(b.features, [b.size, b.featureDim]), false), 1));
+      p = pred.dataSync();
+      pred.dispose();
+    }
     for (let i = 0; i < b.size; i++) {
       if (b.labels[i] < 0) continue;
       total++;

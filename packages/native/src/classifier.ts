@@ -26,6 +26,13 @@ export class NativeClassifier implements Classifier {
     return tf.tensor2d(out, [x.shape[0], this.numClasses]);
   }
 
+  /** Inference without tensors: what predictLogits/frameAccuracy use, so teacher passes stay native end to end. */
+  logitsHost(features: Float32Array, rows: number): Float32Array {
+    if (features.length !== rows * this.inputDim)
+      throw new Error(`NativeClassifier.logitsHost: ${features.length} values for ${rows} rows of ${this.inputDim}`);
+    return this.mlp.predictLogits(features, rows);
+  }
+
   trainableVariables(): tf.Variable[] {
     throw new Error('NativeClassifier.trainableVariables: a native model has no tf.Variables; train it with NativeMlp.trainStep');
   }

@@ -1,8 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expectClose, nativeForTests, randomArray, useCpuBackend } from '../test-support.js';
-import { MlpClassifier } from '@kdasr/distillation';
+import { ArrayDataset } from '@kdasr/core';
+import { MlpClassifier, argmaxRows, frameAccuracy, predictLogits } from '@kdasr/distillation';
 import { NativeClassifier, NativeMlp, SgdMomentum, toLayersModel } from './index.js';
 
 const native = nativeForTests();
@@ -96,6 +97,22 @@ describe.skipIf(native.skipReason !== null)('weights to and from tfjs-layers', (
     z.dispose();
     expect(() => c.logits(tf.zeros([2, 5]) as tf.Tensor2D)).toThrow(/expected input/);
     expect(() => c.trainableVariables()).toThrow(/trainStep/);
+    mlp.dispose();
+  });
+
+  it('batch inference through distillation (predictLogits, frameAccuracy) takes the host path: no tensors', () => {
+    const mlp = native.engine!.createMlp({ inputDim: 6, hiddenDims: [5], numClasses: 3, seed: 2 });
+    const c = new NativeClassifier(mlp);
+    const features = randomArray(50 * 6, 3);
+    const want = mlp.predictLogits(features, 50);
+    const labels = argmaxRows(want, 3);
+    const source = new ArrayDataset({ features, featureDim: 6, numClasses: 3, labels });
+    const tensorPath = vi.spyOn(c, 'logits');
+    const got = predictLogits(c, source, { batchSize: 16 });
+    expectClose(got.logits, want, 0, 1e-7, 'predictLogits over the host path');
+    expect(frameAccuracy(c, source, { batchSize: 16 })).toBe(1);
+    expect(tensorPath).not.toHaveBeenCalled();
+    expect(() => c.logitsHost(features, 49)).toThrow(/300 values for 49 rows/);
     mlp.dispose();
   });
 });
