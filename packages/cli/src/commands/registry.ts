@@ -14,5 +14,9 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   experiment: { summary: 'rerun one of the paper\u2019s experiments and print our numbers beside its (mnist)', load: async () => (await import('./experiment.js')).command },
   features: { summary: 'compute fbank/MFCC features for a list of WAVs into an archive (dump: export .npy)', load: async () => (await import('./features.js')).command },
   score: { summary: 'word error rate of hypothesis vs reference Kaldi text files (--json, --report)', load: async () => (await import('./score.js')).command },
+  train: { summary: 'train a DNN-HMM acoustic model (flat start, corpus or kdasr-align labels)', load: async () => (await import('./train.js')).command },
+  align: { summary: 'forced-align a corpus with a trained acoustic model (frame labels for retraining)', load: async () => (await import('./align.js')).command },
+  decode: { summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)', load: async () => (await import('./decode.js')).command },
+  eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
 };
