@@ -1,0 +1,149 @@
+/**
+ * Acoustic model training: an MLP on spliced, normalised frames with hard state targets, trained through
+ * distillation's `distill(student, undefined, ...)` (ordinary cross-entropy), with newbob halving and early
+ * stopping on dev frame accuracy, checkpoints, and save/load with everything decoding needs in the sidecar.
+ */
+import { loadModel, makeSidecar, saveModel, type BatchSource, type Classifier } from '@kdasr/core';
+import type { CmvnStatsJson } from '@kdasr/audio-features';
+import { EnsembleTeacher, MlpClassifier, ModelTeacher, distill, frameAccuracy, type DistillResult, type EnsembleCombine, type ProgressEvent } from '@kdasr/distillation';
+import { z } from 'zod';
+import { Frontend, frontendConfigSchema, type FrontendConfig } from './dataset.js';
+import { StateInventory, type StateInventoryJson } from './states.js';
+
+const optimizer = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('sgd'), learningRate: z.number().positive(), momentum: z.number().min(0).max(1).default(0.9) }),
+  z.strictObject({ kind: z.literal('adam'), learningRate: z.number().positive() }),
+]);
+
+export const acousticModelConfigSchema = z.strictObject({
+  hiddenLayers: z.number().int().min(0).default(4),
+  hiddenUnits: z.number().int().positive().default(512),
+  dropout: z.number().min(0).lt(1).default(0.1),
+  frontend: frontendConfigSchema.default({ splice: { left: 20, right: 5 }, cmvn: { mode: 'utterance', normVars: false } }),
+  epochs: z.number().int().positive().default(10),
+  batchSize: z.number().int().positive().default(256),
+  optimizer: optimizer.default({ kind: 'adam', learningRate: 1e-3 }),
+  /** Newbob: multiply the learning rate by `factor` after an epoch whose dev accuracy gained ≤ minDelta. null: constant. */
+  newbob: z.strictObject({ factor: z.number().positive().max(1).default(0.5), minDelta: z.number().min(0).default(0.001) }).nullable().default({ factor: 0.5, minDelta: 0.001 }),
+  /** Stop after this many epochs without dev improvement (0 = never); the best epoch's weights are restored. */
+  patience: z.number().int().min(0).default(3),
+  seed: z.number().int().min(0).default(0),
+});
+export type AcousticModelConfig = z.output<typeof acousticModelConfigSchema>;
+export type AcousticModelConfigInput = z.input<typeof acousticModelConfigSchema>;
+
+/**
+ * Presets. `tiny`: unit tests. `quick`: a 2-core CPU (4×512, 10-frame context). `paper`: Hinton et al. 2015 §4
+ * (8 hidden layers of 2560 ReLUs, 26-frame context 20 left / 5 right; 14 000 tied states come from the tree's
+ * target leaf count) — a GPU configuration.
+ */
+export const ACOUSTIC_PRESETS: Record<'tiny' | 'quick' | 'paper', AcousticModelConfigInput> = {
+  tiny: { hiddenLayers: 1, hiddenUnits: 64, dropout: 0, frontend: { splice: { left: 2, right: 2 } }, epochs: 4, batchSize: 64, optimizer: { kind: 'adam', learningRate: 3e-3 }, patience: 0, newbob: null },
+  quick: { hiddenLayers: 4, hiddenUnits: 512, dropout: 0.1, frontend: { splice: { left: 5, right: 5 } }, epochs: 8, batchSize: 256, optimizer: { kind: 'adam', learningRate: 1e-3 } },
+  paper: { hiddenLayers: 8, hiddenUnits: 2560, dropout: 0.1, frontend: { splice: { left: 20, right: 5 } }, epochs: 20, batchSize: 256, optimizer: { kind: 'sgd', learningRate: 0.01, momentum: 0.9 } },
+};
+
+export function parseAcousticConfig(input: AcousticModelConfigInput): AcousticModelConfig {
+  const r = acousticModelConfigSchema.safeParse(input);
+  if (!r.success) throw new Error(`acoustic model config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}; see ACOUSTIC_PRESETS`);
+  return r.data;
+}
+
+export interface TrainAcousticOptions {
+  config: AcousticModelConfigInput;
+  train: BatchSource;
+  /** Held-out frames: drive newbob and early stopping (without it, the training loss does). */
+  dev?: BatchSource;
+  checkpointDir?: string;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Progress line on a TTY stderr (default false: libraries stay quiet). */
+  progress?: boolean;
+  /** Init seed override (ensembles differ only in this). */
+  seed?: number;
+}
+
+export interface TrainedAcousticModel {
+  model: MlpClassifier;
+  config: AcousticModelConfig;
+  result: DistillResult;
+  devFrameAccuracy?: number;
+}
+
+export async function trainAcousticModel(options: TrainAcousticOptions): Promise<TrainedAcousticModel> {
+  const config = parseAcousticConfig(options.config);
+  const seed = options.seed ?? config.seed;
+  const { train, dev } = options;
+  if (dev && (dev.featureDim !== train.featureDim || dev.numClasses !== train.numClasses))
+    throw new Error(`trainAcousticModel: dev set is [${dev.featureDim} dims, ${dev.numClasses} classes], train [${train.featureDim}, ${train.numClasses}]; build both with one frontend and inventory`);
+  const model = new MlpClassifier({
+    inputDim: train.featureDim,
+    hiddenSizes: Array.from({ length: config.hiddenLayers }, () => config.hiddenUnits),
+    numClasses: train.numClasses,
+    dropout: config.dropout,
+    seed,
+  });
+  const result = await distill(model, undefined, train, {
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    optimizer: config.optimizer,
+    schedule: config.newbob ? { kind: 'newbob', factor: config.newbob.factor, minDelta: config.newbob.minDelta } : undefined,
+    seed,
+    validation: dev ? { source: dev } : undefined,
+    earlyStopping: config.patience > 0 ? { patience: config.patience, restoreBest: true } : undefined,
+    checkpointDir: options.checkpointDir,
+    onProgress: options.onProgress,
+    progress: options.progress ?? false,
+  });
+  return { model, config: { ...config, seed }, result, devFrameAccuracy: dev ? frameAccuracy(model, dev) : undefined };
+}
+
+/** N members that differ only in the init (and dropout) seed: config.seed, +1, ... */
+export async function trainEnsemble(options: TrainAcousticOptions & { members: number }): Promise<TrainedAcousticModel[]> {
+  if (!(Number.isInteger(options.members) && options.members >= 1)) throw new Error(`trainEnsemble: members must be a positive integer, got ${options.members}`);
+  const base = parseAcousticConfig(options.config).seed;
+  const out: TrainedAcousticModel[] = [];
+  for (let i = 0; i < options.members; i++)
+    out.push(await trainAcousticModel({ ...options, seed: base + i, checkpointDir: options.checkpointDir ? `${options.checkpointDir}/member-${i}` : undefined }));
+  return out;
+}
+
+/** Ensemble posteriors: arithmetic (mean of probabilities) or geometric (renormalised; = softmax of mean logits). */
+export function ensembleTeacher(models: readonly Classifier[], combine: EnsembleCombine = 'arithmetic'): EnsembleTeacher {
+  return new EnsembleTeacher(models.map((m) => new ModelTeacher(m)), { combine });
+}
+
+export const ACOUSTIC_MODEL_KIND = 'kdasr-acoustic-model';
+
+export interface AcousticModelMeta {
+  config: AcousticModelConfig;
+  inventory: StateInventoryJson;
+  frontend: { config: FrontendConfig; globalStats?: CmvnStatsJson };
+  /** Log state priors for scaled likelihoods (absent until estimated). */
+  logPriors?: number[];
+  /** Where the training labels came from (flat start, alignment dir), for provenance. */
+  labels?: string;
+}
+
+/** Save with core's saveModel: TF.js layers model + kdasr.json whose config is the AcousticModelMeta. */
+export async function saveAcousticModel(dir: string, model: MlpClassifier, meta: AcousticModelMeta, metrics?: Record<string, unknown>): Promise<void> {
+  if (meta.inventory.numStates.reduce((a, b) => a + b, 0) !== model.numClasses)
+    throw new Error(`saveAcousticModel: inventory has ${meta.inventory.numStates.reduce((a, b) => a + b, 0)} states but the model ${model.numClasses} outputs; save the inventory it was trained with`);
+  if (meta.logPriors && meta.logPriors.length !== model.numClasses) throw new Error(`saveAcousticModel: logPriors has ${meta.logPriors.length} entries for ${model.numClasses} classes`);
+  await saveModel(model.toLayersModel(), dir, makeSidecar(ACOUSTIC_MODEL_KIND, meta, meta.config.seed, metrics));
+}
+
+export interface LoadedAcousticModel {
+  model: MlpClassifier;
+  meta: AcousticModelMeta;
+  inventory: StateInventory;
+  frontend: Frontend;
+}
+
+export async function loadAcousticModel(dir: string): Promise<LoadedAcousticModel> {
+  const { model, sidecar } = await loadModel(dir);
+  if (!sidecar || sidecar.kind !== ACOUSTIC_MODEL_KIND)
+    throw new Error(`loadAcousticModel: ${dir}/kdasr.json is ${sidecar ? `a "${sidecar.kind}"` : 'missing'}; expected one written by saveAcousticModel`);
+  const meta = sidecar.config as AcousticModelMeta;
+  const mlp = MlpClassifier.fromLayersModel(model, { seed: meta.config.seed });
+  return { model: mlp, meta, inventory: StateInventory.fromJSON(meta.inventory), frontend: new Frontend(meta.frontend.config, meta.frontend.globalStats) };
+}

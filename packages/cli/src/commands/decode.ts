@@ -1,0 +1,131 @@
+/** `kdasr decode`: decode a corpus split with a trained model and a bigram LM from the training transcripts. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FeatureArchive } from '@kdasr/audio-features';
+import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { wordsOf, type Supervision } from '@kdasr/corpus';
+import { loadAcousticModel, type LoadedAcousticModel } from '@kdasr/acoustic-models';
+import { BigramLm, ViterbiDecoder, buildDecodingGraph, decode } from '@kdasr/decoding';
+import { CliError, parseCommandArgs } from '../args.js';
+import type { Command } from './registry.js';
+import { decodingLexicon, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes, type Lang } from './train.js';
+
+export interface DecodeSettings {
+  acousticScale: number;
+  lmWeight: number;
+  wordInsertionPenalty: number;
+  beam: number;
+  priorScale: number;
+  silenceProb: number;
+}
+
+export const DECODE_DEFAULTS: DecodeSettings = { acousticScale: 1, lmWeight: 1, wordInsertionPenalty: 0, beam: 16, priorScale: 1, silenceProb: 0.5 };
+
+/** Decode every supervision with features; returns Kaldi-style hyp/ref lines. */
+export function decodeSet(am: LoadedAcousticModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings): { hyp: string[]; ref: string[]; notFinal: number } {
+  const tm = transitionModelOf(lang, am.inventory);
+  const lm = BigramLm.train(lmText);
+  const graph = buildDecodingGraph({ lexicon: decodingLexicon(lang), lm, transitionModel: tm, silencePhone: lang.silencePhone, silenceProb: s.silenceProb });
+  const decoder = new ViterbiDecoder(graph);
+  const mine = sups.filter((u) => archive.has(u.id));
+  am.frontend.fit(mine.map((u) => ({ id: u.id, features: archive.get(u.id), speaker: u.speaker })));
+  const hyp: string[] = [];
+  const ref: string[] = [];
+  let notFinal = 0;
+  for (const u of mine) {
+    const r = decode(decoder, uttLoglikes(am, u.id, archive, u.speaker, s.priorScale), { acousticScale: s.acousticScale, lmWeight: s.lmWeight, wordInsertionPenalty: s.wordInsertionPenalty, beam: s.beam });
+    if (!r.reachedFinal) notFinal++;
+    hyp.push(`${u.id} ${r.words.join(' ')}`.trim());
+    ref.push(`${u.id} ${wordsOf(u.text).join(' ')}`);
+  }
+  return { hyp, ref, notFinal };
+}
+
+/** Supervisions restricted to the ids listed in `file` (one per line), when given. */
+export function selectUtts(sups: Supervision[], file: string | undefined): Supervision[] {
+  if (!file) return sups;
+  const ids = new Set(readFileSync(file, 'utf8').split(/\s+/).filter(Boolean));
+  const out = sups.filter((s) => ids.has(s.id));
+  if (out.length === 0) throw new CliError(`--utts ${file}: none of its ${ids.size} ids is in the corpus; pass ids of this split`);
+  return out;
+}
+
+export function readLmText(file: string): string[] {
+  if (!existsSync(file)) throw new CliError(`${file} does not exist; pass --lm-text FILE (one sentence per line) or use a kdasr train output`);
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+}
+
+export function decodeSettings(values: Record<string, string | boolean | undefined>, cmd: string): DecodeSettings {
+  const num = (k: string, d: number, ok: (n: number) => boolean): number => {
+    const v = values[k];
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!ok(n)) throw new CliError(`${cmd}: --${k} got "${v}", which is out of range`);
+    return n;
+  };
+  return {
+    acousticScale: num('acoustic-scale', DECODE_DEFAULTS.acousticScale, (n) => n > 0),
+    lmWeight: num('lm-weight', DECODE_DEFAULTS.lmWeight, (n) => n >= 0),
+    wordInsertionPenalty: num('word-penalty', DECODE_DEFAULTS.wordInsertionPenalty, Number.isFinite),
+    beam: num('beam', DECODE_DEFAULTS.beam, (n) => n > 0),
+    priorScale: num('prior-scale', DECODE_DEFAULTS.priorScale, (n) => n >= 0),
+    silenceProb: num('silence-prob', DECODE_DEFAULTS.silenceProb, (n) => n >= 0 && n <= 1),
+  };
+}
+
+export const DECODE_OPTIONS = {
+  model: { type: 'string' },
+  corpus: { type: 'string' },
+  feats: { type: 'string' },
+  out: { type: 'string' },
+  'lm-text': { type: 'string' },
+  'acoustic-scale': { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-penalty': { type: 'string' },
+  beam: { type: 'string' },
+  'prior-scale': { type: 'string' },
+  'silence-prob': { type: 'string' },
+  utts: { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+export const DECODE_HELP_OPTIONS = `  --model EXPDIR        a kdasr train output (model/, lang.json, lm-text.txt)
+  --lm-text FILE        LM training sentences (default EXPDIR/lm-text.txt: the training transcripts)
+  --acoustic-scale S    default ${DECODE_DEFAULTS.acousticScale}     --lm-weight W      default ${DECODE_DEFAULTS.lmWeight}
+  --word-penalty P      default ${DECODE_DEFAULTS.wordInsertionPenalty}       --beam B           default ${DECODE_DEFAULTS.beam}
+  --prior-scale S       default ${DECODE_DEFAULTS.priorScale}       --silence-prob P   default ${DECODE_DEFAULTS.silenceProb}
+  --utts FILE           only these utterance ids (one per line), e.g. EXPDIR/dev-utts.txt for tuning
+  --backend B           tensor backend`;
+
+const HELP = `usage: kdasr decode --model EXPDIR --corpus DIR --feats DIR --out DIR [options]
+
+Viterbi beam search over lexicon + bigram LM + HMMs with the model's scaled log-likelihoods. Writes
+DIR/hyp.txt and DIR/ref.txt (Kaldi text: utt-id word ...; score with kdasr score) and DIR/decode.json.
+
+${DECODE_HELP_OPTIONS}`;
+
+export const command: Command = {
+  name: 'decode',
+  summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('decode', argv, DECODE_OPTIONS, HELP);
+    if (values.help) return (console.log(HELP), 0);
+    if (positionals.length) throw new CliError(`decode: unexpected argument "${positionals[0]}"\n\n${HELP}`);
+    if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`decode: --model, --corpus, --feats and --out are required\n\n${HELP}`);
+    const settings = decodeSettings(values, 'decode');
+    await startRuntime(values.backend);
+    const lang = readLang(values.model);
+    const am = await loadAcousticModel(join(values.model, 'model'));
+    const archive = FeatureArchive.open(values.feats);
+    const t0 = Date.now();
+    const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), selectUtts(readCorpus(values.corpus).sups, values.utts), archive, settings);
+    mkdirSync(values.out, { recursive: true });
+    writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
+    writeFileSync(join(values.out, 'ref.txt'), ref.join('\n') + '\n');
+    writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
+    console.log(`decoded ${hyp.length} utterances (${notFinal} did not reach the final state) -> ${join(values.out, 'hyp.txt')}`);
+    am.model.dispose();
+    archive.close();
+    return 0;
+  },
+};

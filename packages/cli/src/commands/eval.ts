@@ -1,0 +1,72 @@
+/** `kdasr eval`: decode + WER, and frame metrics (accuracy, ECE, confusions) against aligned labels. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FeatureArchive } from '@kdasr/audio-features';
+import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { FrameDataset, evaluateFrames, loadAcousticModel, type FrameEvaluation } from '@kdasr/acoustic-models';
+import { computeWer, formatWerSummary, parseKaldiText } from '@kdasr/decoding';
+import { CliError, parseCommandArgs } from '../args.js';
+import type { Command } from './registry.js';
+import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, decodeSet, decodeSettings, readLmText, selectUtts } from './decode.js';
+import { readCorpus, readLabels, readLang, startRuntime } from './train.js';
+
+const HELP = `usage: kdasr eval --model EXPDIR --corpus DIR --feats DIR --out DIR [--ali DIR] [decode options]
+
+Decodes the split, scores WER against its transcripts (DIR/wer.txt, DIR/hyp.txt, DIR/ref.txt), and with
+--ali (labels from kdasr align on this split) adds frame accuracy, ECE (15 bins) and top phone confusions.
+Everything lands in DIR/eval.json.
+
+  --ali DIR             frame labels for the frame metrics
+${DECODE_HELP_OPTIONS}`;
+
+export const command: Command = {
+  name: 'eval',
+  summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('eval', argv, { ...DECODE_OPTIONS, ali: { type: 'string' } }, HELP);
+    if (values.help) return (console.log(HELP), 0);
+    if (positionals.length) throw new CliError(`eval: unexpected argument "${positionals[0]}"\n\n${HELP}`);
+    if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`eval: --model, --corpus, --feats and --out are required\n\n${HELP}`);
+    const settings = decodeSettings(values, 'eval');
+    await startRuntime(values.backend);
+    const lang = readLang(values.model);
+    const am = await loadAcousticModel(join(values.model, 'model'));
+    const archive = FeatureArchive.open(values.feats);
+    const sups = selectUtts(readCorpus(values.corpus).sups, values.utts);
+    let frames: FrameEvaluation | undefined;
+    if (values.ali) {
+      const labels = readLabels(values.ali);
+      const utts = sups.filter((s) => archive.has(s.id) && labels.has(s.id)).map((s) => ({ id: s.id, features: archive.get(s.id), labels: labels.get(s.id), speaker: s.speaker }));
+      const ds = new FrameDataset(utts, { numClasses: am.inventory.numClasses, frontend: am.frontend, source: values.ali });
+      frames = evaluateFrames(am.model, ds, am.inventory);
+    }
+    const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), sups, archive, settings);
+    const wer = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
+    mkdirSync(values.out, { recursive: true });
+    writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
+    writeFileSync(join(values.out, 'ref.txt'), ref.join('\n') + '\n');
+    const summary = formatWerSummary(wer);
+    writeFileSync(join(values.out, 'wer.txt'), summary + '\n');
+    writeJsonAtomic(join(values.out, 'eval.json'), {
+      command: ['kdasr', 'eval', ...argv],
+      model: resolve(values.model),
+      corpus: resolve(values.corpus),
+      settings,
+      wer: wer.total,
+      notReachedFinal: notFinal,
+      frames,
+      provenance: provenance(),
+    });
+    console.log(summary);
+    if (frames)
+      console.log(
+        `frame accuracy ${frames.frameAccuracy.toFixed(4)} (phone ${frames.phoneAccuracy.toFixed(4)}), ECE ${frames.ece.toFixed(4)}, top confusions: ${frames.confusions
+          .slice(0, 5)
+          .map((c) => `${c.ref}->${c.hyp} ${(100 * c.rate).toFixed(1)}%`)
+          .join(', ')}`,
+      );
+    am.model.dispose();
+    archive.close();
+    return 0;
+  },
+};

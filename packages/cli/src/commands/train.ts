@@ -1,0 +1,290 @@
+/**
+ * `kdasr train`: train a hybrid DNN-HMM acoustic model on a corpus split (manifests + feature archive), from
+ * phone alignments, an alignment directory written by `kdasr align`, or a flat start. This file also holds the
+ * helpers that `align`, `decode` and `eval` share (language description, pdf mapping, scaled likelihoods).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FeatureArchive, parseFbankConfig } from '@kdasr/audio-features';
+import { Rng, initRuntime, provenance, writeJsonAtomic, type FrameOptions } from '@kdasr/core';
+import { AlignmentSchema, MANIFEST_FILES, SupervisionSchema, readJsonl, wordsOf, type Alignment, type Supervision } from '@kdasr/corpus';
+import {
+  ACOUSTIC_PRESETS,
+  FrameDataset,
+  Frontend,
+  StateInventory,
+  labelsFromPhoneSegments,
+  logPosteriors,
+  priorsFromCounts,
+  saveAcousticModel,
+  trainAcousticModel,
+  uniformLabels,
+  wordsToPhones,
+  type AcousticModelConfigInput,
+  type LoadedAcousticModel,
+  type Utterance,
+} from '@kdasr/acoustic-models';
+import { TransitionModel, posteriorsToLoglikes, type Lexicon, type LoglikeMatrix } from '@kdasr/decoding';
+import { CliError, parseCommandArgs } from '../args.js';
+import type { Command } from './registry.js';
+
+/** The "language" of an experiment: phones, HMM state counts and a lexicon (saved as lang.json). */
+export interface Lang {
+  phones: string[];
+  silencePhone: string;
+  statesPerPhone: number;
+  statesPerSilence: number;
+  lexicon: Record<string, string[]>;
+}
+
+export const LANG_FILE = 'lang.json';
+export const LABELS_FILE = 'labels.jsonl';
+
+export function readLang(dir: string): Lang {
+  const f = join(dir, LANG_FILE);
+  if (!existsSync(f)) throw new CliError(`${f} does not exist; pass a directory written by kdasr train or kdasr align`);
+  return JSON.parse(readFileSync(f, 'utf8')) as Lang;
+}
+
+/** Lexicon from a Kaldi lexicon.txt (`word p1 p2 ...`), or whole-word models (each word is its own "phone"). */
+export function makeLang(opts: { lexiconFile?: string; wholeWordStates?: number; words: Iterable<string>; statesPerPhone?: number; statesPerSilence?: number }): Lang {
+  const lexicon: Record<string, string[]> = {};
+  if (opts.lexiconFile) {
+    for (const [i, line] of readFileSync(opts.lexiconFile, 'utf8').split(/\r?\n/).entries()) {
+      const f = line.trim().split(/\s+/).filter(Boolean);
+      if (f.length === 0) continue;
+      if (f.length < 2) throw new CliError(`${opts.lexiconFile}:${i + 1}: "${line}" has no phones; write "word phone1 phone2 ..."`);
+      lexicon[f[0]] ??= f.slice(1);
+    }
+  } else for (const w of opts.words) lexicon[w] = [w];
+  const silencePhone = 'sil';
+  const phones = [silencePhone, ...[...new Set(Object.values(lexicon).flat())].filter((p) => p !== silencePhone).sort()];
+  return {
+    phones,
+    silencePhone,
+    statesPerPhone: opts.wholeWordStates ?? opts.statesPerPhone ?? 3,
+    statesPerSilence: opts.statesPerSilence ?? 3,
+    lexicon,
+  };
+}
+
+export function inventoryOf(lang: Lang): StateInventory {
+  return new StateInventory({ phones: lang.phones, statesPerPhone: lang.statesPerPhone, statesPerSilence: lang.statesPerSilence, silencePhones: [lang.silencePhone] });
+}
+
+/** Topology with the same state counts as the inventory, pdfs = the inventory's class ids. */
+export function transitionModelOf(lang: Lang, inventory: StateInventory): TransitionModel {
+  return new TransitionModel(
+    {
+      phone: { kind: 'left-to-right', numStates: lang.statesPerPhone, selfLoopProb: 0.75 },
+      silence: { kind: 'kaldi-silence', numStates: lang.statesPerSilence, selfLoopProb: 0.75 },
+      silencePhones: [lang.silencePhone],
+    },
+    lang.phones,
+    inventory.pdfMapper(),
+  );
+}
+
+export function decodingLexicon(lang: Lang): Lexicon {
+  return new Map(Object.entries(lang.lexicon).map(([w, p]) => [w, [{ phones: p, prob: 1 }]]));
+}
+
+export function readCorpus(dir: string): { sups: Supervision[]; alis: Map<string, Alignment> } {
+  const sups = readJsonl(join(dir, MANIFEST_FILES.supervisions), SupervisionSchema);
+  const af = join(dir, MANIFEST_FILES.alignments);
+  const alis = existsSync(af) ? new Map(readJsonl(af, AlignmentSchema).map((a) => [a.id, a])) : new Map<string, Alignment>();
+  return { sups, alis };
+}
+
+export function frameOptionsOf(archive: FeatureArchive, id: string): FrameOptions {
+  const cfg = (archive.index.config ?? {}) as { options?: Record<string, unknown> };
+  const rate = Number(archive.entry(id).meta?.sampleRateHz);
+  const fb = parseFbankConfig({ ...(cfg.options ?? {}), ...(rate > 0 ? { sampleRateHz: rate } : {}) });
+  return { sampleRateHz: fb.sampleRateHz, frameLengthMs: fb.frameLengthMs, frameShiftMs: fb.frameShiftMs, snipEdges: fb.snipEdges };
+}
+
+export function readLabels(dir: string): Map<string, Int32Array> {
+  const f = join(dir, LABELS_FILE);
+  if (!existsSync(f)) throw new CliError(`${f} does not exist; write it with kdasr align --out ${dir}`);
+  const out = new Map<string, Int32Array>();
+  for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) {
+    const j = JSON.parse(line) as { id: string; labels: number[] };
+    out.set(j.id, Int32Array.from(j.labels));
+  }
+  return out;
+}
+
+/** Scaled log-likelihoods of one utterance: log posterior − priorScale · log prior (decoding's posteriorsToLoglikes). */
+export function uttLoglikes(am: LoadedAcousticModel, id: string, archive: FeatureArchive, speaker: string | undefined, priorScale: number): LoglikeMatrix {
+  if (!am.meta.logPriors) throw new CliError(`the model has no priors; retrain it with kdasr train (which stores alignment-count priors)`);
+  const lp = logPosteriors(am.model, am.frontend.transform({ id, features: archive.get(id), speaker }));
+  return posteriorsToLoglikes(lp, am.meta.logPriors, priorScale);
+}
+
+export async function startRuntime(backend: string | undefined): Promise<void> {
+  const info = await initRuntime(backend ? { backend: backend as 'auto' } : {});
+  console.error(`kdasr: backend ${info.backend}, ${info.threads} thread(s)`);
+}
+
+const HELP = `usage: kdasr train --corpus DIR --feats DIR --exp DIR [--ali DIR | --lexicon FILE | --whole-word N] [options]
+
+Train a DNN acoustic model (MLP on CMVN'd, spliced frames; targets = monophone HMM states).
+Targets, first that applies: --ali DIR (labels.jsonl + lang.json from kdasr align); phone alignments in the
+corpus' alignments.jsonl; else a flat start (each transcript's states spread evenly, silence at both edges).
+
+  --corpus DIR        manifests of the training split (supervisions.jsonl, alignments.jsonl)
+  --feats DIR         feature archive whose ids are the supervision ids (kdasr features)
+  --exp DIR           output: model/, lang.json, lm-text.txt, dev-utts.txt (held out), train.json
+  --ali DIR           frame labels from kdasr align (its lang.json is reused)
+  --lexicon FILE      Kaldi lexicon.txt (word phone1 phone2 ...); silence phone "sil" is added
+  --whole-word N      no lexicon: each word is one N-state model (e.g. FSDD digits)
+  --states N          states per phone with --lexicon (default 3)
+  --preset P          tiny | quick | paper (default quick); --config FILE overrides fields (JSON)
+  --epochs N, --hidden-layers N, --hidden-units N, --context L,R   override the preset
+  --dev-fraction F    utterances held out for newbob/early stopping (default 0.1)
+  --seed N            init + shuffle seed (default 0)
+  --backend B         tensor backend (default: best available)`;
+
+export const command: Command = {
+  name: 'train',
+  summary: 'train a DNN-HMM acoustic model (flat start, corpus or kdasr-align labels)',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      'train',
+      argv,
+      {
+        corpus: { type: 'string' },
+        feats: { type: 'string' },
+        exp: { type: 'string' },
+        ali: { type: 'string' },
+        lexicon: { type: 'string' },
+        'whole-word': { type: 'string' },
+        states: { type: 'string' },
+        preset: { type: 'string' },
+        config: { type: 'string' },
+        epochs: { type: 'string' },
+        'hidden-layers': { type: 'string' },
+        'hidden-units': { type: 'string' },
+        context: { type: 'string' },
+        'dev-fraction': { type: 'string' },
+        seed: { type: 'string' },
+        backend: { type: 'string' },
+      },
+      HELP,
+    );
+    if (values.help) return (console.log(HELP), 0);
+    if (positionals.length) throw new CliError(`train: unexpected argument "${positionals[0]}"\n\n${HELP}`);
+    if (!values.corpus || !values.feats || !values.exp) throw new CliError(`train: --corpus, --feats and --exp are required\n\n${HELP}`);
+    const int = (name: string, v: string | undefined, min: number): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new CliError(`train: --${name} must be an integer >= ${min}, got "${v}"`);
+      return n;
+    };
+    const preset = values.preset ?? 'quick';
+    if (!(preset in ACOUSTIC_PRESETS)) throw new CliError(`train: --preset is "${preset}"; expected one of ${Object.keys(ACOUSTIC_PRESETS).join(', ')}`);
+    let config: AcousticModelConfigInput = { ...ACOUSTIC_PRESETS[preset as keyof typeof ACOUSTIC_PRESETS] };
+    if (values.config) config = { ...config, ...(JSON.parse(readFileSync(values.config, 'utf8')) as AcousticModelConfigInput) };
+    const seed = int('seed', values.seed, 0) ?? 0;
+    config = { ...config, seed };
+    const epochs = int('epochs', values.epochs, 1);
+    if (epochs) config.epochs = epochs;
+    const hl = int('hidden-layers', values['hidden-layers'], 0);
+    if (hl !== undefined) config.hiddenLayers = hl;
+    const hu = int('hidden-units', values['hidden-units'], 1);
+    if (hu) config.hiddenUnits = hu;
+    if (values.context) {
+      const m = /^(\d+),(\d+)$/.exec(values.context);
+      if (!m) throw new CliError(`train: --context must be LEFT,RIGHT (e.g. 20,5), got "${values.context}"`);
+      config.frontend = { ...(config.frontend ?? {}), splice: { left: Number(m[1]), right: Number(m[2]) } };
+    }
+    const devFraction = values['dev-fraction'] === undefined ? 0.1 : Number(values['dev-fraction']);
+    if (!(devFraction >= 0 && devFraction < 1)) throw new CliError(`train: --dev-fraction must be in [0, 1), got "${values['dev-fraction']}"`);
+
+    await startRuntime(values.backend);
+    const { sups, alis } = readCorpus(values.corpus);
+    const archive = FeatureArchive.open(values.feats);
+    const lang = values.ali
+      ? readLang(values.ali)
+      : makeLang({ lexiconFile: values.lexicon, wholeWordStates: int('whole-word', values['whole-word'], 1), statesPerPhone: int('states', values.states, 1), words: sups.flatMap((s) => wordsOf(s.text)) });
+    if (!values.ali && !values.lexicon && !values['whole-word'] && ![...alis.values()].some((a) => a.phones.length > 0))
+      throw new CliError('train: no phone alignments in the corpus and no --ali; a flat start needs --lexicon FILE or --whole-word N');
+    const inventory = inventoryOf(lang);
+    const lexMap = new Map(Object.entries(lang.lexicon));
+    const aliLabels = values.ali ? readLabels(values.ali) : undefined;
+    let labelSource = values.ali ? `alignments ${resolve(values.ali)}` : 'flat start';
+    const utts: Utterance[] = [];
+    let skipped = 0;
+    for (const s of sups) {
+      if (!archive.has(s.id)) {
+        skipped++;
+        continue;
+      }
+      const features = archive.get(s.id);
+      let labels: Int32Array | undefined;
+      const ali = alis.get(s.id);
+      try {
+        if (aliLabels) labels = aliLabels.get(s.id);
+        else if (ali && ali.phones.length > 0) {
+          labels = labelsFromPhoneSegments(ali.phones, features.numFrames, frameOptionsOf(archive, s.id), inventory, { fillPhone: lang.silencePhone, where: s.id });
+          labelSource = 'corpus phone alignments';
+        } else labels = uniformLabels(wordsToPhones(wordsOf(s.text), lexMap, s.id), features.numFrames, inventory, { edgeSilence: lang.silencePhone, where: s.id });
+      } catch (e) {
+        console.error(`kdasr train: skipping ${s.id}: ${(e as Error).message}`);
+      }
+      if (!labels) skipped++;
+      else utts.push({ id: s.id, features, labels, speaker: s.speaker });
+    }
+    if (utts.length === 0) throw new CliError(`train: no usable utterances (${skipped} skipped); check --feats ids match ${values.corpus}/supervisions.jsonl`);
+    const order = new Rng(seed).fork('dev-split').permutation(utts.length);
+    const nDev = Math.round(utts.length * devFraction);
+    const devUtts = Array.from(order.subarray(0, nDev), (i) => utts[i]);
+    const trainUtts = Array.from(order.subarray(nDev), (i) => utts[i]);
+    const cfg = { ...config };
+    const frontend = new Frontend(cfg.frontend ?? {});
+    const train = new FrameDataset(trainUtts, { numClasses: inventory.numClasses, frontend, source: `${values.corpus} (train)` });
+    const dev = nDev > 0 ? new FrameDataset(devUtts, { numClasses: inventory.numClasses, frontend: new Frontend(cfg.frontend ?? {}), source: `${values.corpus} (dev)` }) : undefined;
+    console.error(`kdasr train: ${trainUtts.length} train / ${devUtts.length} dev utterances, ${train.size} / ${dev?.size ?? 0} frames, ${inventory.numClasses} states, input ${train.featureDim}; labels: ${labelSource}${skipped ? `; ${skipped} skipped` : ''}`);
+    mkdirSync(values.exp, { recursive: true });
+    const t0 = Date.now();
+    const trained = await trainAcousticModel({
+      config: cfg,
+      train,
+      dev,
+      checkpointDir: join(values.exp, 'checkpoint'),
+      onProgress: (e) => {
+        if (e.phase === 'epoch' && e.record)
+          console.error(`  epoch ${e.record.epoch}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(2)} (${e.record.seconds.toFixed(1)} s)`);
+      },
+    });
+    const priors = priorsFromCounts(train.labels(), inventory.numClasses);
+    await saveAcousticModel(
+      join(values.exp, 'model'),
+      trained.model,
+      { config: trained.config, inventory: inventory.toJSON(), frontend: frontend.toJSON(), logPriors: Array.from(priors, Math.log), labels: labelSource },
+      { devFrameAccuracy: trained.devFrameAccuracy, history: trained.result.history },
+    );
+    writeJsonAtomic(join(values.exp, LANG_FILE), lang);
+    // The held-out utterances, so decoding settings can be tuned on them (eval --utts), never on test.
+    writeFileSync(join(values.exp, 'dev-utts.txt'), devUtts.map((u) => u.id).join('\n') + '\n');
+    writeFileSync(join(values.exp, 'lm-text.txt'), sups.map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
+    writeJsonAtomic(join(values.exp, 'train.json'), {
+      command: ['kdasr', 'train', ...argv],
+      corpus: resolve(values.corpus),
+      feats: resolve(values.feats),
+      labels: labelSource,
+      config: trained.config,
+      utterances: { train: trainUtts.length, dev: devUtts.length, skipped },
+      frames: { train: train.size, dev: dev?.size ?? 0 },
+      states: inventory.numClasses,
+      devFrameAccuracy: trained.devFrameAccuracy,
+      history: trained.result.history,
+      seconds: (Date.now() - t0) / 1000,
+      provenance: provenance(),
+    });
+    console.log(`trained ${join(values.exp, 'model')}: dev frame accuracy ${trained.devFrameAccuracy?.toFixed(4) ?? '-'} after ${trained.result.history.length} epochs`);
+    trained.model.dispose();
+    archive.close();
+    return 0;
+  },
+};
