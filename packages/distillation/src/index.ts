@@ -13,7 +13,7 @@ export {
   type DistillationLossInput,
   type DistillationLossParts,
 } from './losses.js';
-export { MlpClassifier, type MlpConfig, type RandomStateful } from './mlp.js';
+export { MlpClassifier, describeMlpLayers, type MlpConfig, type MlpLayersDescription, type RandomStateful } from './mlp.js';
 export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, type EnsembleCombine } from './teachers.js';
 export { predictLogits, frameAccuracy, argmaxRows, type PredictedLogits } from './inference.js';
 export {

@@ -78,24 +78,17 @@ export class MlpClassifier implements Classifier, RandomStateful {
 
   /** Rebuild from a model saved by saveModel(toLayersModel()). The layer sequence must be [Dropout] (Dense [Dropout])*. */
   static fromLayersModel(model: tfl.LayersModel, options: { seed?: number } = {}): MlpClassifier {
-    if (!(model instanceof tfl.Sequential)) throw new Error('MlpClassifier.fromLayersModel: expected a Sequential model');
-    const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
-    if (dense.length === 0) throw new Error('MlpClassifier.fromLayersModel: the model has no Dense layers');
-    let inputDropout = 0;
-    let dropout = 0;
-    model.layers.forEach((l, i) => {
-      const cls = l.getClassName();
-      if (cls === 'Dropout') {
-        const rate = (l.getConfig() as { rate: number }).rate;
-        if (i === 0) inputDropout = rate;
-        else dropout = rate;
-      } else if (cls !== 'Dense') throw new Error(`MlpClassifier.fromLayersModel: unsupported layer ${cls} at position ${i}`);
-    });
-    const units = dense.map((l) => (l.getConfig() as { units: number }).units);
-    const inputDim = (dense[0].getWeights()[0].shape as number[])[0];
+    const d = describeMlpLayers(model, 'MlpClassifier.fromLayersModel');
     return new MlpClassifier(
-      { inputDim, hiddenSizes: units.slice(0, -1), numClasses: units[units.length - 1], dropout, inputDropout, seed: options.seed ?? 0 },
-      model,
+      {
+        inputDim: d.inputDim,
+        hiddenSizes: d.hiddenSizes,
+        numClasses: d.numClasses,
+        dropout: d.dropout,
+        inputDropout: d.inputDropout,
+        seed: options.seed ?? 0,
+      },
+      d.model,
     );
   }
 
@@ -149,4 +142,50 @@ export class MlpClassifier implements Classifier, RandomStateful {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** What an MLP saved as a TF.js Sequential is: its shape, dropout rates and Dense layers in order. */
+export interface MlpLayersDescription {
+  inputDim: number;
+  hiddenSizes: number[];
+  numClasses: number;
+  inputDropout: number;
+  dropout: number;
+  dense: tfl.layers.Layer[];
+  model: tfl.Sequential;
+}
+
+/**
+ * Checks that `model` is the layer sequence MlpClassifier saves — [Dropout] (Dense(relu) [Dropout])* Dense(linear),
+ * one hidden dropout rate, biases, chained sizes — and describes it. Every engine that loads such a model (tfjs,
+ * native) reads it through here, so they accept exactly the same files.
+ */
+export function describeMlpLayers(model: tfl.LayersModel, where: string): MlpLayersDescription {
+  if (!(model instanceof tfl.Sequential)) throw new Error(`${where}: expected a Sequential model`);
+  const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
+  if (dense.length === 0) throw new Error(`${where}: the model has no Dense layers`);
+  let inputDropout = 0;
+  let dropout = 0;
+  model.layers.forEach((l, i) => {
+    const cls = l.getClassName();
+    if (cls === 'Dropout') {
+      const rate = (l.getConfig() as { rate: number }).rate;
+      if (i === 0) inputDropout = rate;
+      else if (dropout !== 0 && dropout !== rate) throw new Error(`${where}: hidden Dropout rates differ (${dropout} vs ${rate}); an MLP here uses one rate`);
+      else dropout = rate;
+    } else if (cls !== 'Dense') throw new Error(`${where}: unsupported layer ${cls} at position ${i}`);
+  });
+  const units: number[] = [];
+  let inputDim = 0;
+  dense.forEach((l, i) => {
+    const cfg = l.getConfig() as { units: number; activation?: string; useBias?: boolean };
+    const want = i === dense.length - 1 ? 'linear' : 'relu';
+    if ((cfg.activation ?? 'linear') !== want) throw new Error(`${where}: Dense layer ${i} has activation ${cfg.activation}; expected ${want}`);
+    if (cfg.useBias === false) throw new Error(`${where}: Dense layer ${i} has no bias`);
+    const shape = l.getWeights()[0].shape as number[];
+    if (i === 0) inputDim = shape[0];
+    else if (shape[0] !== units[i - 1]) throw new Error(`${where}: Dense layer ${i} takes ${shape[0]} inputs after a layer of ${units[i - 1]}`);
+    units.push(cfg.units);
+  });
+  return { inputDim, hiddenSizes: units.slice(0, -1), numClasses: units[units.length - 1], inputDropout, dropout, dense, model };
 }

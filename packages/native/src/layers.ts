@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { NativeMlpConfig } from './mlp.js';
+import { describeMlpLayers } from '@kdasr/distillation';
 
 /**
  * A tfjs-layers Sequential with the layer sequence @kdasr/distillation's MlpClassifier builds and reads back:
@@ -37,42 +38,17 @@ export function buildSequential(config: Required<NativeMlpConfig>, weights: Floa
 
 /** Config and weights of a Sequential of [Dropout] (Dense [Dropout])* with ReLU hidden layers and linear logits. */
 export function readSequential(model: tfl.LayersModel): { config: Omit<Required<NativeMlpConfig>, 'seed'>; weights: Float32Array[]; biases: Float32Array[] } {
-  const where = 'NativeMlp.fromLayersModel';
-  if (!(model instanceof tfl.Sequential)) throw new Error(`${where}: expected a Sequential model`);
-  const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
-  if (dense.length === 0) throw new Error(`${where}: the model has no Dense layers`);
-  let inputDropout = 0;
-  let dropout = 0;
-  model.layers.forEach((l, i) => {
-    const cls = l.getClassName();
-    if (cls === 'Dropout') {
-      const rate = (l.getConfig() as { rate: number }).rate;
-      if (i === 0) inputDropout = rate;
-      else if (dropout !== 0 && dropout !== rate) throw new Error(`${where}: hidden Dropout rates differ (${dropout} vs ${rate}); the native engine uses one rate`);
-      else dropout = rate;
-    } else if (cls !== 'Dense') throw new Error(`${where}: unsupported layer ${cls} at position ${i}`);
-  });
+  const d = describeMlpLayers(model, 'NativeMlp.fromLayersModel');
   const weights: Float32Array[] = [];
   const biases: Float32Array[] = [];
-  const units: number[] = [];
-  let inputDim = 0;
-  dense.forEach((l, i) => {
-    const cfg = l.getConfig() as { units: number; activation?: string; useBias?: boolean };
-    const last = i === dense.length - 1;
-    const want = last ? 'linear' : 'relu';
-    if ((cfg.activation ?? 'linear') !== want)
-      throw new Error(`${where}: Dense layer ${i} has activation ${cfg.activation}; the native engine needs ${want}`);
-    if (cfg.useBias === false) throw new Error(`${where}: Dense layer ${i} has no bias`);
+  for (const l of d.dense) {
     const [k, b] = l.getWeights();
-    const shape = k.shape as number[];
-    if (i === 0) inputDim = shape[0];
-    else if (shape[0] !== units[i - 1]) throw new Error(`${where}: Dense layer ${i} takes ${shape[0]} inputs after a layer of ${units[i - 1]}`);
-    units.push(cfg.units);
     weights.push(Float32Array.from(k.dataSync() as Float32Array));
     biases.push(Float32Array.from(b.dataSync() as Float32Array));
-  });
+  }
+  const { inputDim, hiddenSizes, numClasses, dropout, inputDropout } = d;
   return {
-    config: { inputDim, hiddenDims: units.slice(0, -1), numClasses: units[units.length - 1], dropout, inputDropout },
+    config: { inputDim, hiddenDims: hiddenSizes, numClasses, dropout, inputDropout },
     weights,
     biases,
   };
