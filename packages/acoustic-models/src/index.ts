@@ -17,6 +17,8 @@ export {
   trainAcousticModel,
   trainEnsemble,
   ensembleTeacher,
+  EnsembleClassifier,
+  type AcousticClassifier,
   saveAcousticModel,
   loadAcousticModel,
   parseAcousticConfig,

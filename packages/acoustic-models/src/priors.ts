@@ -62,6 +62,13 @@ export function logPosteriors(model: Classifier | Teacher, input: { data: Float3
   for (let a = 0; a < input.numFrames; a += batchSize) {
     const rows = Math.min(batchSize, input.numFrames - a);
     const b = batchOf(input.data.subarray(a * input.numCols, (a + rows) * input.numCols), rows, input.numCols, C, a);
+    if (!isTeacher(model) && model.logitsHost) {
+      // Host fast path (native engine): log-softmax in place, no tensors.
+      const z = model.logitsHost(b.features, rows);
+      logSoftmaxRows(z, rows, C);
+      out.set(z, a * C);
+      continue;
+    }
     const lp = tf.tidy(() => {
       if (isTeacher(model)) return tf.log(tf.maximum(model.probabilities(b, 1), 1e-30));
       return tf.logSoftmax(model.logits(tf.tensor2d(b.features, [rows, b.featureDim]), false));
@@ -70,6 +77,20 @@ export function logPosteriors(model: Classifier | Teacher, input: { data: Float3
     lp.dispose();
   }
   return { numFrames: input.numFrames, numPdfs: C, data: out };
+}
+
+/** Row-wise log-softmax of a [rows, C] row-major matrix, in place. */
+export function logSoftmaxRows(z: Float32Array, rows: number, C: number): Float32Array {
+  for (let i = 0; i < rows; i++) {
+    const o = i * C;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) if (z[o + c] > m) m = z[o + c];
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(z[o + c] - m);
+    const lse = m + Math.log(s);
+    for (let c = 0; c < C; c++) z[o + c] -= lse;
+  }
+  return z;
 }
 
 /** log p(s|x) − priorScale · log p(s) (decoding's posteriorsToLoglikes does the same on LoglikeMatrix). */

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRuntime } from '@kdasr/core';
+import { loadNativeEngine } from '@kdasr/native';
 import {
   ACOUSTIC_PRESETS,
+  EnsembleClassifier,
   FrameDataset,
   Frontend,
   StateInventory,
@@ -109,5 +111,67 @@ describe('ensembles, priors and scaled likelihoods', () => {
     expect(() => priorsFromCounts(Int32Array.from([99]), 3)).toThrow(/label 99 >= numClasses 3/);
     members.forEach((m) => m.model.dispose());
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+const nativeLoad = loadNativeEngine();
+const requireNative = process.env.KDASR_REQUIRE_NATIVE === '1';
+if (!nativeLoad.available && !requireNative) console.warn(`acoustic-models native-engine tests skipped: ${nativeLoad.reason} (KDASR_REQUIRE_NATIVE=1 makes this a failure)`);
+
+describe('engines', () => {
+  const cfg = { ...ACOUSTIC_PRESETS.tiny, frontend: fe, epochs: 3 };
+
+  it('--engine tfjs is honoured and saves a model that loads on tfjs', async () => {
+    const t = await trainAcousticModel({ config: cfg, train, dev, engine: 'tfjs' });
+    expect(t.engine).toBe('tfjs');
+    expect(t.model.engine).toBe('tfjs');
+    expect(t.devFrameAccuracy!).toBeGreaterThan(0.8);
+    const dir = join(tmp, 'am-tfjs');
+    await saveAcousticModel(dir, t.model, { config: t.config, inventory: inv.toJSON(), frontend: new Frontend(fe).toJSON(), engine: t.engine });
+    const l = await loadAcousticModel(dir, { engine: 'tfjs' });
+    expect(l.model.engine).toBe('tfjs');
+    expect(l.meta.engine).toBe('tfjs');
+    expect(evaluateFrames(l.model, dev, inv).frameAccuracy).toBeCloseTo(t.devFrameAccuracy!, 6);
+    l.model.dispose();
+    t.model.dispose();
+  });
+
+  it.skipIf(!nativeLoad.available && !requireNative)('native and tfjs train the same config; a native model round-trips through TF.js', async () => {
+    const n = await trainAcousticModel({ config: cfg, train, dev, engine: 'native' });
+    const t = await trainAcousticModel({ config: cfg, train, dev, engine: 'tfjs' });
+    expect(n.engine).toBe('native');
+    expect(n.devFrameAccuracy!).toBeGreaterThan(0.8);
+    expect(Math.abs(n.devFrameAccuracy! - t.devFrameAccuracy!)).toBeLessThan(0.1);
+    const dir = join(tmp, 'am-native');
+    await saveAcousticModel(dir, n.model, { config: n.config, inventory: inv.toJSON(), frontend: new Frontend(fe).toJSON(), engine: n.engine });
+    for (const engine of ['native', 'tfjs'] as const) {
+      const l = await loadAcousticModel(dir, { engine });
+      expect(l.model.engine).toBe(engine);
+      expect(evaluateFrames(l.model, dev, inv).frameAccuracy).toBeCloseTo(n.devFrameAccuracy!, 3);
+      l.model.dispose();
+    }
+    n.model.dispose();
+    t.model.dispose();
+  });
+});
+
+describe('EnsembleClassifier', () => {
+  it('combines members arithmetically and geometrically, on the host path and through tensors alike', async () => {
+    const cfg = { ...ACOUSTIC_PRESETS.tiny, frontend: fe, epochs: 2 };
+    const members = (await trainEnsemble({ config: cfg, train, members: 2 })).map((m) => m.model);
+    const fr = new Frontend(fe);
+    const u = syntheticUtterances(inv, { utterances: 1, dim: 8, seed: 9 })[0];
+    const x = fr.transform(u);
+    for (const combine of ['arithmetic', 'geometric'] as const) {
+      const ens = new EnsembleClassifier(members, combine);
+      const ref = ensembleTeacher(members, combine);
+      const a = logPosteriors(ens, x);
+      const b = logPosteriors(ref, x);
+      for (let i = 0; i < a.data.length; i += 7) expect(a.data[i]).toBeCloseTo(b.data[i], 3);
+      // Tensor path (evaluateFrames) agrees with the host path.
+      const ev = evaluateFrames(ens, dev, inv);
+      expect(ev.frameAccuracy).toBeGreaterThan(0.5);
+    }
+    for (const m of members) m.dispose();
   });
 });

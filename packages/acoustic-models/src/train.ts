@@ -6,9 +6,12 @@
 import { loadModel, makeSidecar, saveModel, type BatchSource, type Classifier } from '@kdasr/core';
 import type { CmvnStatsJson } from '@kdasr/audio-features';
 import { EnsembleTeacher, MlpClassifier, ModelTeacher, distill, frameAccuracy, type DistillResult, type EnsembleCombine, type ProgressEvent } from '@kdasr/distillation';
+import { NativeClassifier, createStudent, resolveEngine, type NativeMlp } from '@kdasr/native';
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Frontend, frontendConfigSchema, type FrontendConfig } from './dataset.js';
 import { StateInventory, type StateInventoryJson } from './states.js';
+import { logSoftmaxRows } from './priors.js';
 
 const optimizer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), learningRate: z.number().positive(), momentum: z.number().min(0).max(1).default(0.9) }),
@@ -60,10 +63,65 @@ export interface TrainAcousticOptions {
   progress?: boolean;
   /** Init seed override (ensembles differ only in this). */
   seed?: number;
+  /**
+   * Training engine (`--engine`): 'native' (C + OpenBLAS, @kdasr/native; an error when the addon cannot load),
+   * 'tfjs', or 'auto' (native when available, else tfjs). Default 'auto'. Either way the same distill() loop runs
+   * and the model saves as the same TF.js layers model.
+   */
+  engine?: 'native' | 'tfjs' | 'auto';
+}
+
+type LayersModelOf = ReturnType<MlpClassifier['toLayersModel']>;
+
+/** A trained or loaded acoustic model on either engine: a core Classifier that saves as TF.js and frees itself. */
+export interface AcousticClassifier extends Classifier {
+  readonly engine: 'native' | 'tfjs';
+  toLayersModel(): LayersModelOf;
+  dispose(): void;
+}
+
+/** Wraps an MlpClassifier (tfjs engine) as an AcousticClassifier. */
+class TfjsAcousticModel implements AcousticClassifier {
+  readonly engine = 'tfjs' as const;
+  readonly inputDim: number;
+  readonly numClasses: number;
+  constructor(readonly mlp: MlpClassifier) {
+    this.inputDim = mlp.inputDim;
+    this.numClasses = mlp.numClasses;
+  }
+  logits(x: tf.Tensor2D, training?: boolean): tf.Tensor2D {
+    return this.mlp.logits(x, training);
+  }
+  trainableVariables(): tf.Variable[] {
+    return this.mlp.trainableVariables();
+  }
+  toLayersModel(): LayersModelOf {
+    return this.mlp.toLayersModel();
+  }
+  dispose(): void {
+    this.mlp.dispose();
+  }
+}
+
+/** A NativeMlp (native engine) as an AcousticClassifier; inference through logitsHost (no tensor round trip). */
+class NativeAcousticModel extends NativeClassifier implements AcousticClassifier {
+  readonly engine = 'native' as const;
+  constructor(mlp: NativeMlp) {
+    super(mlp);
+  }
+  toLayersModel(): LayersModelOf {
+    return this.mlp.toLayersModel() as unknown as LayersModelOf;
+  }
+  dispose(): void {
+    this.mlp.dispose();
+  }
 }
 
 export interface TrainedAcousticModel {
-  model: MlpClassifier;
+  model: AcousticClassifier;
+  /** The engine that trained it ('native' | 'tfjs'), and why tfjs when 'auto' fell back. */
+  engine: 'native' | 'tfjs';
+  engineReason?: string;
   config: AcousticModelConfig;
   result: DistillResult;
   devFrameAccuracy?: number;
@@ -75,14 +133,17 @@ export async function trainAcousticModel(options: TrainAcousticOptions): Promise
   const { train, dev } = options;
   if (dev && (dev.featureDim !== train.featureDim || dev.numClasses !== train.numClasses))
     throw new Error(`trainAcousticModel: dev set is [${dev.featureDim} dims, ${dev.numClasses} classes], train [${train.featureDim}, ${train.numClasses}]; build both with one frontend and inventory`);
-  const model = new MlpClassifier({
+  const created = createStudent({
+    engine: options.engine ?? 'auto',
     inputDim: train.featureDim,
     hiddenSizes: Array.from({ length: config.hiddenLayers }, () => config.hiddenUnits),
     numClasses: train.numClasses,
     dropout: config.dropout,
     seed,
   });
-  const result = await distill(model, undefined, train, {
+  const model: AcousticClassifier =
+    created.engine === 'native' ? new NativeAcousticModel(created.mlp!) : new TfjsAcousticModel(created.classifier as MlpClassifier);
+  const result = await distill(created.student, undefined, train, {
     epochs: config.epochs,
     batchSize: config.batchSize,
     optimizer: config.optimizer,
@@ -94,7 +155,7 @@ export async function trainAcousticModel(options: TrainAcousticOptions): Promise
     onProgress: options.onProgress,
     progress: options.progress ?? false,
   });
-  return { model, config: { ...config, seed }, result, devFrameAccuracy: dev ? frameAccuracy(model, dev) : undefined };
+  return { model, engine: created.engine, engineReason: created.reason, config: { ...config, seed }, result, devFrameAccuracy: dev ? frameAccuracy(model, dev) : undefined };
 }
 
 /** N members that differ only in the init (and dropout) seed: config.seed, +1, ... */
@@ -105,6 +166,68 @@ export async function trainEnsemble(options: TrainAcousticOptions & { members: n
   for (let i = 0; i < options.members; i++)
     out.push(await trainAcousticModel({ ...options, seed: base + i, checkpointDir: options.checkpointDir ? `${options.checkpointDir}/member-${i}` : undefined }));
   return out;
+}
+
+/**
+ * An ensemble as one Classifier: logits = log of the combined posteriors (arithmetic: mean of the members'
+ * probabilities; geometric: renormalised product = softmax of the mean logits), so logPosteriors, evaluateFrames
+ * and frameAccuracy treat it like a single model. Members must share input and output sizes.
+ */
+export class EnsembleClassifier implements Classifier {
+  readonly inputDim: number;
+  readonly numClasses: number;
+  constructor(
+    readonly members: readonly Classifier[],
+    readonly combine: EnsembleCombine = 'arithmetic',
+  ) {
+    if (members.length === 0) throw new Error('EnsembleClassifier: no members');
+    this.inputDim = members[0].inputDim;
+    this.numClasses = members[0].numClasses;
+    for (const [i, m] of members.entries())
+      if (m.inputDim !== this.inputDim || m.numClasses !== this.numClasses)
+        throw new Error(`EnsembleClassifier: member ${i} is [${m.inputDim} -> ${m.numClasses}], member 0 [${this.inputDim} -> ${this.numClasses}]; train every member with one frontend and inventory`);
+  }
+
+  logits(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const zs = this.members.map((m) => m.logits(x, false));
+      if (this.combine === 'geometric') return tf.logSoftmax(tf.div(tf.addN(zs), zs.length)) as tf.Tensor2D;
+      const p = tf.div(tf.addN(zs.map((z) => tf.softmax(z))), zs.length);
+      return tf.log(tf.maximum(p, 1e-30)) as tf.Tensor2D;
+    });
+  }
+
+  /** Host path when every member has one (native members): combined log posteriors without tensors. */
+  get logitsHost(): ((features: Float32Array, rows: number) => Float32Array) | undefined {
+    if (!this.members.every((m) => typeof m.logitsHost === 'function')) return undefined;
+    return (features, rows) => {
+      const C = this.numClasses;
+      const acc = new Float64Array(rows * C);
+      for (const m of this.members) {
+        const z = m.logitsHost!(features, rows);
+        if (this.combine === 'geometric') for (let i = 0; i < z.length; i++) acc[i] += z[i] / this.members.length;
+        else {
+          logSoftmaxRows(z, rows, C);
+          for (let i = 0; i < z.length; i++) acc[i] += Math.exp(z[i]) / this.members.length;
+        }
+      }
+      const out = new Float32Array(rows * C);
+      if (this.combine === 'geometric') {
+        for (let i = 0; i < out.length; i++) out[i] = acc[i];
+        return logSoftmaxRows(out, rows, C);
+      }
+      for (let i = 0; i < out.length; i++) out[i] = Math.log(Math.max(acc[i], 1e-30));
+      return out;
+    };
+  }
+
+  trainableVariables(): tf.Variable[] {
+    throw new Error('EnsembleClassifier.trainableVariables: an ensemble is for inference; train its members');
+  }
+
+  dispose(): void {
+    for (const m of this.members) (m as { dispose?: () => void }).dispose?.();
+  }
 }
 
 /** Ensemble posteriors: arithmetic (mean of probabilities) or geometric (renormalised; = softmax of mean logits). */
@@ -122,28 +245,46 @@ export interface AcousticModelMeta {
   logPriors?: number[];
   /** Where the training labels came from (flat start, alignment dir), for provenance. */
   labels?: string;
+  /** The engine that trained it (the saved format is the same TF.js model either way). */
+  engine?: 'native' | 'tfjs';
 }
 
 /** Save with core's saveModel: TF.js layers model + kdasr.json whose config is the AcousticModelMeta. */
-export async function saveAcousticModel(dir: string, model: MlpClassifier, meta: AcousticModelMeta, metrics?: Record<string, unknown>): Promise<void> {
+export async function saveAcousticModel(dir: string, model: MlpClassifier | AcousticClassifier, meta: AcousticModelMeta, metrics?: Record<string, unknown>): Promise<void> {
   if (meta.inventory.numStates.reduce((a, b) => a + b, 0) !== model.numClasses)
     throw new Error(`saveAcousticModel: inventory has ${meta.inventory.numStates.reduce((a, b) => a + b, 0)} states but the model ${model.numClasses} outputs; save the inventory it was trained with`);
   if (meta.logPriors && meta.logPriors.length !== model.numClasses) throw new Error(`saveAcousticModel: logPriors has ${meta.logPriors.length} entries for ${model.numClasses} classes`);
-  await saveModel(model.toLayersModel(), dir, makeSidecar(ACOUSTIC_MODEL_KIND, meta, meta.config.seed, metrics));
+  const layers = model.toLayersModel();
+  try {
+    await saveModel(layers, dir, makeSidecar(ACOUSTIC_MODEL_KIND, meta, meta.config.seed, metrics));
+  } finally {
+    // A native model's Sequential is a copy made for saving; a tfjs model's is the live model (kept).
+    if ('engine' in model && model.engine === 'native') layers.dispose();
+  }
 }
 
 export interface LoadedAcousticModel {
-  model: MlpClassifier;
+  /** On the engine loadAcousticModel resolved (native: converted with engine.fromLayersModel). */
+  model: AcousticClassifier;
   meta: AcousticModelMeta;
   inventory: StateInventory;
   frontend: Frontend;
 }
 
-export async function loadAcousticModel(dir: string): Promise<LoadedAcousticModel> {
+/**
+ * Load a saved model for inference. `engine` (default 'auto'): 'native' converts the TF.js weights to a NativeMlp
+ * (posteriors through the C engine), 'tfjs' keeps an MlpClassifier; 'auto' picks native when the addon loads.
+ */
+export async function loadAcousticModel(dir: string, options: { engine?: 'native' | 'tfjs' | 'auto' } = {}): Promise<LoadedAcousticModel> {
   const { model, sidecar } = await loadModel(dir);
   if (!sidecar || sidecar.kind !== ACOUSTIC_MODEL_KIND)
     throw new Error(`loadAcousticModel: ${dir}/kdasr.json is ${sidecar ? `a "${sidecar.kind}"` : 'missing'}; expected one written by saveAcousticModel`);
   const meta = sidecar.config as AcousticModelMeta;
-  const mlp = MlpClassifier.fromLayersModel(model, { seed: meta.config.seed });
-  return { model: mlp, meta, inventory: StateInventory.fromJSON(meta.inventory), frontend: new Frontend(meta.frontend.config, meta.frontend.globalStats) };
+  const r = resolveEngine(options.engine ?? 'auto');
+  let am: AcousticClassifier;
+  if (r.kind === 'native') {
+    am = new NativeAcousticModel(r.engine.fromLayersModel(model, { seed: meta.config.seed }));
+    model.dispose();
+  } else am = new TfjsAcousticModel(MlpClassifier.fromLayersModel(model, { seed: meta.config.seed }));
+  return { model: am, meta, inventory: StateInventory.fromJSON(meta.inventory), frontend: new Frontend(meta.frontend.config, meta.frontend.globalStats) };
 }

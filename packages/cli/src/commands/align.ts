@@ -4,11 +4,10 @@ import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
 import { wordsOf } from '@kdasr/corpus';
-import { loadAcousticModel } from '@kdasr/acoustic-models';
 import { forcedAlign } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { LABELS_FILE, LANG_FILE, decodingLexicon, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
+import { LABELS_FILE, LANG_FILE, combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
 
 const HELP = `usage: kdasr align --model EXPDIR --corpus DIR --feats DIR --out DIR [options]
 
@@ -16,7 +15,9 @@ Viterbi forced alignment of each transcript (optional silence between words) ove
 log-likelihoods. Writes DIR/labels.jsonl ({id, labels: per-frame state ids, phones: segments}), DIR/lang.json
 and DIR/align.json (summary, failures). Retrain with kdasr train --ali DIR.
 
-  --model EXPDIR        a kdasr train output (model/, lang.json)
+  --model EXPDIR        a kdasr train output (model/ or member-<i>/model of an ensemble, lang.json)
+  --combine C           ensemble posteriors: arithmetic | geometric (default arithmetic)
+  --engine E            posteriors on native | tfjs | auto (default auto)
   --acoustic-scale S    default 1
   --prior-scale S       default 1
   --backend B           tensor backend`;
@@ -28,7 +29,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(
       'align',
       argv,
-      { model: { type: 'string' }, corpus: { type: 'string' }, feats: { type: 'string' }, out: { type: 'string' }, 'acoustic-scale': { type: 'string' }, 'prior-scale': { type: 'string' }, backend: { type: 'string' } },
+      { model: { type: 'string' }, corpus: { type: 'string' }, feats: { type: 'string' }, out: { type: 'string' }, 'acoustic-scale': { type: 'string' }, 'prior-scale': { type: 'string' }, combine: { type: 'string' }, engine: { type: 'string' }, backend: { type: 'string' } },
       HELP,
     );
     if (values.help) return (console.log(HELP), 0);
@@ -39,9 +40,11 @@ export const command: Command = {
     const acousticScale = Number(values['acoustic-scale'] ?? 1);
     const priorScale = Number(values['prior-scale'] ?? 1);
     if (!(acousticScale > 0) || !(priorScale >= 0)) throw new CliError('align: --acoustic-scale must be > 0 and --prior-scale >= 0');
+    const engine = engineFlag(values.engine, 'align');
+    const combine = combineFlag(values.combine, 'align');
     await startRuntime(values.backend);
     const lang = readLang(values.model);
-    const am = await loadAcousticModel(join(values.model, 'model'));
+    const am = await loadModelDir(values.model, { engine, combine });
     const tm = transitionModelOf(lang, am.inventory);
     const lexicon = decodingLexicon(lang);
     const { sups } = readCorpus(values.corpus);
@@ -76,6 +79,9 @@ export const command: Command = {
       meanScorePerFrame: score / frames,
       acousticScale,
       priorScale,
+      engine: am.engine,
+      members: am.members,
+      combine: am.members > 1 ? combine : undefined,
       provenance: provenance(),
     });
     console.log(`aligned ${lines.length} utterances (${frames} frames), ${failed.length} failed -> ${join(values.out, LABELS_FILE)}`);

@@ -4,11 +4,10 @@ import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
 import { wordsOf, type Supervision } from '@kdasr/corpus';
-import { loadAcousticModel, type LoadedAcousticModel } from '@kdasr/acoustic-models';
 import { BigramLm, ViterbiDecoder, buildDecodingGraph, decode } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { decodingLexicon, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes, type Lang } from './train.js';
+import { combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes, type Lang, type LoadedModel } from './train.js';
 
 export interface DecodeSettings {
   acousticScale: number;
@@ -22,7 +21,7 @@ export interface DecodeSettings {
 export const DECODE_DEFAULTS: DecodeSettings = { acousticScale: 1, lmWeight: 1, wordInsertionPenalty: 0, beam: 16, priorScale: 1, silenceProb: 0.5 };
 
 /** Decode every supervision with features; returns Kaldi-style hyp/ref lines. */
-export function decodeSet(am: LoadedAcousticModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings): { hyp: string[]; ref: string[]; notFinal: number } {
+export function decodeSet(am: LoadedModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings): { hyp: string[]; ref: string[]; notFinal: number } {
   const tm = transitionModelOf(lang, am.inventory);
   const lm = BigramLm.train(lmText);
   const graph = buildDecodingGraph({ lexicon: decodingLexicon(lang), lm, transitionModel: tm, silencePhone: lang.silencePhone, silenceProb: s.silenceProb });
@@ -86,10 +85,19 @@ export const DECODE_OPTIONS = {
   'prior-scale': { type: 'string' },
   'silence-prob': { type: 'string' },
   utts: { type: 'string' },
+  combine: { type: 'string' },
+  engine: { type: 'string' },
   backend: { type: 'string' },
 } as const;
 
-export const DECODE_HELP_OPTIONS = `  --model EXPDIR        a kdasr train output (model/, lang.json, lm-text.txt)
+/** Load --model (single model or ensemble) with the --engine / --combine flags. */
+export async function loadModelFlags(values: { model?: string; engine?: string; combine?: string }, cmd: string): Promise<LoadedModel> {
+  return loadModelDir(values.model!, { engine: engineFlag(values.engine, cmd), combine: combineFlag(values.combine, cmd) });
+}
+
+export const DECODE_HELP_OPTIONS = `  --model EXPDIR        a kdasr train output (model/ or member-<i>/model of an ensemble, lang.json, lm-text.txt)
+  --combine C           ensemble posteriors: arithmetic | geometric (default arithmetic)
+  --engine E            posteriors on native | tfjs | auto (default auto)
   --lm-text FILE        LM training sentences (default EXPDIR/lm-text.txt: the training transcripts)
   --acoustic-scale S    default ${DECODE_DEFAULTS.acousticScale}     --lm-weight W      default ${DECODE_DEFAULTS.lmWeight}
   --word-penalty P      default ${DECODE_DEFAULTS.wordInsertionPenalty}       --beam B           default ${DECODE_DEFAULTS.beam}
@@ -113,16 +121,18 @@ export const command: Command = {
     if (positionals.length) throw new CliError(`decode: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`decode: --model, --corpus, --feats and --out are required\n\n${HELP}`);
     const settings = decodeSettings(values, 'decode');
+    engineFlag(values.engine, 'decode');
+    combineFlag(values.combine, 'decode');
     await startRuntime(values.backend);
     const lang = readLang(values.model);
-    const am = await loadAcousticModel(join(values.model, 'model'));
+    const am = await loadModelFlags(values, 'decode');
     const archive = FeatureArchive.open(values.feats);
     const t0 = Date.now();
     const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), selectUtts(readCorpus(values.corpus).sups, values.utts), archive, settings);
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
     writeFileSync(join(values.out, 'ref.txt'), ref.join('\n') + '\n');
-    writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
+    writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, engine: am.engine, members: am.members, combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
     console.log(`decoded ${hyp.length} utterances (${notFinal} did not reach the final state) -> ${join(values.out, 'hyp.txt')}`);
     am.model.dispose();
     archive.close();

@@ -3,12 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
-import { FrameDataset, evaluateFrames, loadAcousticModel, type FrameEvaluation } from '@kdasr/acoustic-models';
+import { FrameDataset, evaluateFrames, type FrameEvaluation } from '@kdasr/acoustic-models';
 import { computeWer, formatWerSummary, parseKaldiText } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, decodeSet, decodeSettings, readLmText, selectUtts } from './decode.js';
-import { readCorpus, readLabels, readLang, startRuntime } from './train.js';
+import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, decodeSet, decodeSettings, loadModelFlags, readLmText, selectUtts } from './decode.js';
+import { combineFlag, engineFlag, readCorpus, readLabels, readLang, startRuntime } from './train.js';
 
 const HELP = `usage: kdasr eval --model EXPDIR --corpus DIR --feats DIR --out DIR [--ali DIR] [decode options]
 
@@ -28,9 +28,11 @@ export const command: Command = {
     if (positionals.length) throw new CliError(`eval: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`eval: --model, --corpus, --feats and --out are required\n\n${HELP}`);
     const settings = decodeSettings(values, 'eval');
+    engineFlag(values.engine, 'eval');
+    combineFlag(values.combine, 'eval');
     await startRuntime(values.backend);
     const lang = readLang(values.model);
-    const am = await loadAcousticModel(join(values.model, 'model'));
+    const am = await loadModelFlags(values, 'eval');
     const archive = FeatureArchive.open(values.feats);
     const sups = selectUtts(readCorpus(values.corpus).sups, values.utts);
     let frames: FrameEvaluation | undefined;
@@ -52,6 +54,9 @@ export const command: Command = {
       model: resolve(values.model),
       corpus: resolve(values.corpus),
       settings,
+      engine: am.engine,
+      members: am.members,
+      combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined,
       wer: wer.total,
       notReachedFinal: notFinal,
       frames,

@@ -6,6 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@kdasr/core';
 import { FeatureArchiveWriter } from '@kdasr/audio-features';
 import { DEFAULT_FSDD_DIR, SupervisionSchema, fsddAvailable, writeJsonl, type Supervision } from '@kdasr/corpus';
+import { loadNativeEngine } from '@kdasr/native';
+
+const nativeLoad = loadNativeEngine();
+const requireNative = process.env.KDASR_REQUIRE_NATIVE === '1';
+if (!nativeLoad.available && !requireNative) console.warn(`kdasr train --engine native test skipped: ${nativeLoad.reason} (KDASR_REQUIRE_NATIVE=1 makes this a failure)`);
 
 // The hybrid pipeline end to end through the real bin on a synthetic whole-word task: flat start -> train ->
 // align -> retrain -> eval (decode + WER + frame metrics). Words x/y/z have 2 states with distinct means.
@@ -103,6 +108,57 @@ describe('kdasr train / align / decode / eval', () => {
     r = kdasr('decode', '--model', join(dir, 'mono2'), '--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--out', join(dir, 'dec-dev'), '--utts', join(dir, 'mono2', 'dev-utts.txt'));
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'dec-dev', 'hyp.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(devIds);
+  });
+
+  // Uses ali1 from the test above (same file, run in order).
+  const trainArgs = () => ['--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--ali', join(dir, 'ali1'), '--preset', 'tiny', '--epochs', '6', '--hidden-units', '64'];
+  const trainJson = (exp: string) => JSON.parse(readFileSync(join(dir, exp, 'train.json'), 'utf8'));
+
+  it('--engine tfjs is honoured; native trains the same config as well', { timeout: 120_000 }, () => {
+    let r = kdasr('train', ...trainArgs(), '--exp', join(dir, 'eng-tfjs'), '--engine', 'tfjs');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('engine tfjs (requested)');
+    expect(trainJson('eng-tfjs').engine).toBe('tfjs');
+    expect(JSON.parse(readFileSync(join(dir, 'eng-tfjs', 'model', 'kdasr.json'), 'utf8')).config.engine).toBe('tfjs');
+    expect(trainJson('eng-tfjs').devFrameAccuracy).toBeGreaterThan(0.7);
+    // A tfjs-trained model decodes with posteriors on either engine.
+    r = kdasr('decode', '--model', join(dir, 'eng-tfjs'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, 'eng-tfjs-dec'), '--engine', 'tfjs');
+    expect(r.code, r.stderr).toBe(0);
+    expect(kdasr('train', ...trainArgs(), '--exp', join(dir, 'x'), '--engine', 'gpu').stderr).toContain('--engine is "gpu"');
+  });
+
+  it.skipIf(!nativeLoad.available && !requireNative)('--engine native trains on the synthetic data and decodes like tfjs', { timeout: 120_000 }, () => {
+    let r = kdasr('train', ...trainArgs(), '--exp', join(dir, 'eng-native'), '--engine', 'native');
+    expect(r.code, r.stderr).toBe(0);
+    expect(trainJson('eng-native').engine).toBe('native');
+    expect(trainJson('eng-native').devFrameAccuracy).toBeGreaterThan(0.7);
+    expect(Math.abs(trainJson('eng-native').devFrameAccuracy - trainJson('eng-tfjs').devFrameAccuracy)).toBeLessThan(0.1);
+    r = kdasr('decode', '--model', join(dir, 'eng-tfjs'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, 'eng-tfjs-dec-native'), '--engine', 'native');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'eng-tfjs-dec-native', 'decode.json'), 'utf8')).engine).toBe('native');
+    expect(readFileSync(join(dir, 'eng-tfjs-dec-native', 'hyp.txt'), 'utf8')).toBe(readFileSync(join(dir, 'eng-tfjs-dec', 'hyp.txt'), 'utf8'));
+  });
+
+  it('--members N trains an ensemble that align/decode/eval combine', { timeout: 180_000 }, () => {
+    let r = kdasr('train', ...trainArgs(), '--exp', join(dir, 'ens'), '--members', '3');
+    expect(r.code, r.stderr).toBe(0);
+    for (let i = 0; i < 3; i++) expect(existsSync(join(dir, 'ens', `member-${i}`, 'model', 'model.json'))).toBe(true);
+    const tj = trainJson('ens');
+    expect(tj.members.map((m: { seed: number }) => m.seed)).toEqual([0, 1, 2]);
+    expect(tj.ensembleDevFrameAccuracy).toBeGreaterThan(0.7);
+    r = kdasr('align', '--model', join(dir, 'ens'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, 'ens-ali'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'ens-ali', 'align.json'), 'utf8')).members).toBe(3);
+    for (const combine of ['arithmetic', 'geometric']) {
+      r = kdasr('eval', '--model', join(dir, 'ens'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, `ens-eval-${combine}`), '--ali', join(dir, 'ens-ali'), '--combine', combine);
+      expect(r.code, r.stderr).toBe(0);
+      const ev = JSON.parse(readFileSync(join(dir, `ens-eval-${combine}`, 'eval.json'), 'utf8'));
+      expect(ev.members).toBe(3);
+      expect(ev.combine).toBe(combine);
+      expect(ev.wer.wer).toBeLessThan(10);
+      expect(ev.frames.frameAccuracy).toBeGreaterThan(0.7);
+    }
+    expect(kdasr('decode', '--model', join(dir, 'ens'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, 'ens-dec'), '--combine', 'median').stderr).toContain('--combine is "median"');
   });
 
   it('names missing inputs', () => {

@@ -3,17 +3,20 @@
  * phone alignments, an alignment directory written by `kdasr align`, or a flat start. This file also holds the
  * helpers that `align`, `decode` and `eval` share (language description, pdf mapping, scaled likelihoods).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive, parseFbankConfig } from '@kdasr/audio-features';
-import { Rng, initRuntime, provenance, writeJsonAtomic, type FrameOptions } from '@kdasr/core';
+import { Rng, initRuntime, provenance, writeJsonAtomic, type Classifier, type FrameOptions } from '@kdasr/core';
 import { AlignmentSchema, MANIFEST_FILES, SupervisionSchema, readJsonl, wordsOf, type Alignment, type Supervision } from '@kdasr/corpus';
 import {
   ACOUSTIC_PRESETS,
+  EnsembleClassifier,
   FrameDataset,
+  evaluateFrames,
   Frontend,
   StateInventory,
   labelsFromPhoneSegments,
+  loadAcousticModel,
   logPosteriors,
   priorsFromCounts,
   saveAcousticModel,
@@ -21,7 +24,7 @@ import {
   uniformLabels,
   wordsToPhones,
   type AcousticModelConfigInput,
-  type LoadedAcousticModel,
+  type AcousticModelMeta,
   type Utterance,
 } from '@kdasr/acoustic-models';
 import { TransitionModel, posteriorsToLoglikes, type Lexicon, type LoglikeMatrix } from '@kdasr/decoding';
@@ -35,6 +38,8 @@ export interface Lang {
   statesPerPhone: number;
   statesPerSilence: number;
   lexicon: Record<string, string[]>;
+  /** Every pronunciation of a word when the lexicon file lists several (decoding and alignment use all of them). */
+  prons?: Record<string, string[][]>;
 }
 
 export const LANG_FILE = 'lang.json';
@@ -49,22 +54,28 @@ export function readLang(dir: string): Lang {
 /** Lexicon from a Kaldi lexicon.txt (`word p1 p2 ...`), or whole-word models (each word is its own "phone"). */
 export function makeLang(opts: { lexiconFile?: string; wholeWordStates?: number; words: Iterable<string>; statesPerPhone?: number; statesPerSilence?: number }): Lang {
   const lexicon: Record<string, string[]> = {};
+  const prons: Record<string, string[][]> = {};
   if (opts.lexiconFile) {
     for (const [i, line] of readFileSync(opts.lexiconFile, 'utf8').split(/\r?\n/).entries()) {
       const f = line.trim().split(/\s+/).filter(Boolean);
       if (f.length === 0) continue;
       if (f.length < 2) throw new CliError(`${opts.lexiconFile}:${i + 1}: "${line}" has no phones; write "word phone1 phone2 ..."`);
       lexicon[f[0]] ??= f.slice(1);
+      const p = f.slice(1);
+      if (!(prons[f[0]] ??= []).some((q) => q.join(' ') === p.join(' '))) prons[f[0]].push(p);
     }
   } else for (const w of opts.words) lexicon[w] = [w];
   const silencePhone = 'sil';
-  const phones = [silencePhone, ...[...new Set(Object.values(lexicon).flat())].filter((p) => p !== silencePhone).sort()];
+  // The phone set covers every pronunciation, not only each word's first.
+  const phones = [silencePhone, ...[...new Set([...Object.values(lexicon).flat(), ...Object.values(prons).flat(2)])].filter((p) => p !== silencePhone).sort()];
+  const multi = Object.values(prons).some((p) => p.length > 1);
   return {
     phones,
     silencePhone,
     statesPerPhone: opts.wholeWordStates ?? opts.statesPerPhone ?? 3,
     statesPerSilence: opts.statesPerSilence ?? 3,
     lexicon,
+    ...(multi ? { prons } : {}),
   };
 }
 
@@ -86,7 +97,7 @@ export function transitionModelOf(lang: Lang, inventory: StateInventory): Transi
 }
 
 export function decodingLexicon(lang: Lang): Lexicon {
-  return new Map(Object.entries(lang.lexicon).map(([w, p]) => [w, [{ phones: p, prob: 1 }]]));
+  return new Map(Object.entries(lang.lexicon).map(([w, p]) => [w, (lang.prons?.[w] ?? [p]).map((phones) => ({ phones, prob: 1 }))]));
 }
 
 export function readCorpus(dir: string): { sups: Supervision[]; alis: Map<string, Alignment> } {
@@ -114,8 +125,64 @@ export function readLabels(dir: string): Map<string, Int32Array> {
   return out;
 }
 
+/** A model directory loaded for inference: one model, or an ensemble whose members' posteriors are combined. */
+export interface LoadedModel {
+  model: Classifier & { dispose(): void };
+  meta: AcousticModelMeta;
+  inventory: StateInventory;
+  frontend: Frontend;
+  /** 1 for a single model. */
+  members: number;
+  engine: 'native' | 'tfjs';
+}
+
+export const ENGINES = ['native', 'tfjs', 'auto'] as const;
+export type EngineFlag = (typeof ENGINES)[number];
+
+export function engineFlag(v: string | undefined, cmd: string): EngineFlag {
+  const e = v ?? 'auto';
+  if (!(ENGINES as readonly string[]).includes(e)) throw new CliError(`${cmd}: --engine is "${e}"; expected native, tfjs or auto`);
+  return e as EngineFlag;
+}
+
+export function combineFlag(v: string | undefined, cmd: string): 'arithmetic' | 'geometric' {
+  const c = v ?? 'arithmetic';
+  if (c !== 'arithmetic' && c !== 'geometric') throw new CliError(`${cmd}: --combine is "${c}"; expected arithmetic or geometric`);
+  return c;
+}
+
+/** Member directories of an ensemble experiment (EXPDIR/member-<i>/model), in member order; [] for a single model. */
+export function ensembleMembers(expDir: string): string[] {
+  if (!existsSync(expDir)) return [];
+  return readdirSync(expDir)
+    .map((d) => /^member-(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(expDir, m[0], 'model')))
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((m) => join(expDir, m[0], 'model'));
+}
+
+/**
+ * Load EXPDIR/model, or every EXPDIR/member-<i>/model of an ensemble (kdasr train --members N), combined by
+ * `combine`. Posteriors run on `engine` (auto: native when the addon loads). Members share the inventory, frontend
+ * and priors (they differ only in seed), so member 0's sidecar stands for all.
+ */
+export async function loadModelDir(expDir: string, options: { engine?: EngineFlag; combine?: 'arithmetic' | 'geometric' } = {}): Promise<LoadedModel> {
+  const single = join(expDir, 'model');
+  const engine = options.engine ?? 'auto';
+  if (existsSync(join(single, 'kdasr.json'))) {
+    const am = await loadAcousticModel(single, { engine });
+    return { ...am, members: 1, engine: am.model.engine };
+  }
+  const dirs = ensembleMembers(expDir);
+  if (dirs.length === 0) throw new CliError(`${expDir} holds neither model/ nor member-<i>/model; pass a kdasr train output`);
+  const loaded = [];
+  for (const d of dirs) loaded.push(await loadAcousticModel(d, { engine }));
+  const ens = new EnsembleClassifier(loaded.map((l) => l.model), options.combine ?? 'arithmetic');
+  return { model: ens, meta: loaded[0].meta, inventory: loaded[0].inventory, frontend: loaded[0].frontend, members: dirs.length, engine: loaded[0].model.engine };
+}
+
 /** Scaled log-likelihoods of one utterance: log posterior − priorScale · log prior (decoding's posteriorsToLoglikes). */
-export function uttLoglikes(am: LoadedAcousticModel, id: string, archive: FeatureArchive, speaker: string | undefined, priorScale: number): LoglikeMatrix {
+export function uttLoglikes(am: LoadedModel, id: string, archive: FeatureArchive, speaker: string | undefined, priorScale: number): LoglikeMatrix {
   if (!am.meta.logPriors) throw new CliError(`the model has no priors; retrain it with kdasr train (which stores alignment-count priors)`);
   const lp = logPosteriors(am.model, am.frontend.transform({ id, features: archive.get(id), speaker }));
   return posteriorsToLoglikes(lp, am.meta.logPriors, priorScale);
@@ -143,6 +210,9 @@ corpus' alignments.jsonl; else a flat start (each transcript's states spread eve
   --epochs N, --hidden-layers N, --hidden-units N, --context L,R   override the preset
   --dev-fraction F    utterances held out for newbob/early stopping (default 0.1)
   --seed N            init + shuffle seed (default 0)
+  --members N         train an ensemble: N models that differ only in seed (seed, seed+1, ...), one data split,
+                      in EXPDIR/member-<i>/ (align/decode/eval take EXPDIR and combine them; default 1)
+  --engine E          native | tfjs | auto (default auto: native C + OpenBLAS engine when it loads)
   --backend B         tensor backend (default: best available)`;
 
 export const command: Command = {
@@ -168,6 +238,8 @@ export const command: Command = {
         context: { type: 'string' },
         'dev-fraction': { type: 'string' },
         seed: { type: 'string' },
+        members: { type: 'string' },
+        engine: { type: 'string' },
         backend: { type: 'string' },
       },
       HELP,
@@ -201,6 +273,8 @@ export const command: Command = {
     const devFraction = values['dev-fraction'] === undefined ? 0.1 : Number(values['dev-fraction']);
     if (!(devFraction >= 0 && devFraction < 1)) throw new CliError(`train: --dev-fraction must be in [0, 1), got "${values['dev-fraction']}"`);
 
+    const engine = engineFlag(values.engine, 'train');
+    const members = int('members', values.members, 1) ?? 1;
     await startRuntime(values.backend);
     const { sups, alis } = readCorpus(values.corpus);
     const archive = FeatureArchive.open(values.feats);
@@ -247,23 +321,38 @@ export const command: Command = {
     console.error(`kdasr train: ${trainUtts.length} train / ${devUtts.length} dev utterances, ${train.size} / ${dev?.size ?? 0} frames, ${inventory.numClasses} states, input ${train.featureDim}; labels: ${labelSource}${skipped ? `; ${skipped} skipped` : ''}`);
     mkdirSync(values.exp, { recursive: true });
     const t0 = Date.now();
-    const trained = await trainAcousticModel({
-      config: cfg,
-      train,
-      dev,
-      checkpointDir: join(values.exp, 'checkpoint'),
-      onProgress: (e) => {
-        if (e.phase === 'epoch' && e.record)
-          console.error(`  epoch ${e.record.epoch}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(2)} (${e.record.seconds.toFixed(1)} s)`);
-      },
-    });
     const priors = priorsFromCounts(train.labels(), inventory.numClasses);
-    await saveAcousticModel(
-      join(values.exp, 'model'),
-      trained.model,
-      { config: trained.config, inventory: inventory.toJSON(), frontend: frontend.toJSON(), logPriors: Array.from(priors, Math.log), labels: labelSource },
-      { devFrameAccuracy: trained.devFrameAccuracy, history: trained.result.history },
-    );
+    const runs: { dir: string; seed: number; engine: string; engineReason?: string; devFrameAccuracy?: number; epochs: number }[] = [];
+    let trained!: Awaited<ReturnType<typeof trainAcousticModel>>;
+    const models: (typeof trained.model)[] = [];
+    for (let m = 0; m < members; m++) {
+      // Members differ only in the init/shuffle seed; the data split and labels are the same.
+      const mdir = members > 1 ? join(values.exp, `member-${m}`) : values.exp;
+      if (members > 1) console.error(`kdasr train: member ${m + 1}/${members} (seed ${seed + m}) -> ${mdir}`);
+      trained = await trainAcousticModel({
+        config: cfg,
+        train,
+        dev,
+        seed: seed + m,
+        engine,
+        checkpointDir: join(mdir, 'checkpoint'),
+        onProgress: (e) => {
+          if (e.phase === 'epoch' && e.record)
+            console.error(`  epoch ${e.record.epoch}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(2)} (${e.record.seconds.toFixed(1)} s)`);
+        },
+      });
+      if (m === 0) console.error(`kdasr train: engine ${trained.engine}${trained.engineReason ? ` (${trained.engineReason})` : ''}`);
+      await saveAcousticModel(
+        join(mdir, 'model'),
+        trained.model,
+        { config: trained.config, inventory: inventory.toJSON(), frontend: frontend.toJSON(), logPriors: Array.from(priors, Math.log), labels: labelSource, engine: trained.engine },
+        { devFrameAccuracy: trained.devFrameAccuracy, history: trained.result.history, engine: trained.engine },
+      );
+      runs.push({ dir: mdir, seed: trained.config.seed, engine: trained.engine, engineReason: trained.engineReason, devFrameAccuracy: trained.devFrameAccuracy, epochs: trained.result.history.length });
+      models.push(trained.model);
+    }
+    // An ensemble's own dev accuracy (arithmetic mean of the members' posteriors).
+    const ensembleDev = members > 1 && dev ? evaluateFrames(new EnsembleClassifier(models, 'arithmetic'), dev, inventory).frameAccuracy : undefined;
     writeJsonAtomic(join(values.exp, LANG_FILE), lang);
     // The held-out utterances, so decoding settings can be tuned on them (eval --utts), never on test.
     writeFileSync(join(values.exp, 'dev-utts.txt'), devUtts.map((u) => u.id).join('\n') + '\n');
@@ -273,6 +362,10 @@ export const command: Command = {
       corpus: resolve(values.corpus),
       feats: resolve(values.feats),
       labels: labelSource,
+      engine: trained.engine,
+      engineReason: trained.engineReason,
+      members: members > 1 ? runs : undefined,
+      ensembleDevFrameAccuracy: ensembleDev,
       config: trained.config,
       utterances: { train: trainUtts.length, dev: devUtts.length, skipped },
       frames: { train: train.size, dev: dev?.size ?? 0 },
@@ -282,8 +375,10 @@ export const command: Command = {
       seconds: (Date.now() - t0) / 1000,
       provenance: provenance(),
     });
-    console.log(`trained ${join(values.exp, 'model')}: dev frame accuracy ${trained.devFrameAccuracy?.toFixed(4) ?? '-'} after ${trained.result.history.length} epochs`);
-    trained.model.dispose();
+    if (members > 1)
+      console.log(`trained ${members} members in ${values.exp}: dev frame accuracy ${runs.map((r) => r.devFrameAccuracy?.toFixed(4) ?? '-').join(', ')}, ensemble ${ensembleDev?.toFixed(4) ?? '-'} (engine ${trained.engine})`);
+    else console.log(`trained ${join(values.exp, 'model')}: dev frame accuracy ${trained.devFrameAccuracy?.toFixed(4) ?? '-'} after ${trained.result.history.length} epochs (engine ${trained.engine})`);
+    for (const m of models) m.dispose();
     archive.close();
     return 0;
   },
