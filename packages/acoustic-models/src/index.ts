@@ -34,11 +34,13 @@ export {
 } from './train.js';
 export { priorsFromCounts, priorsFromPosteriors, logPosteriors, scaledLoglikes, type FrameScores } from './priors.js';
 export { syntheticUtterances, type SyntheticOptions } from './synthetic.js';
-export { expectedCalibrationError, phoneConfusions, evaluateFrames, type Confusion, type FrameEvaluation } from './metrics.js';
+export { expectedCalibrationError, phoneConfusions, evaluateFrames, type ClassPhones, type Confusion, type FrameEvaluation } from './metrics.js';
 export {
   accumulateTreeStats,
   clusterPhones,
   buildTree,
+  segmentContexts,
+  treeLabels,
   PhoneticTree,
   BOUNDARY,
   type AlignedUtterance,

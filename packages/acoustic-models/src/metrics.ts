@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource, Classifier } from '@kdasr/core';
 import type { StateInventory } from './states.js';
 
+/** What the metrics need of the output classes: a StateInventory, or a PhoneticTree's `pdfClasses()`. */
+export type ClassPhones = Pick<StateInventory, 'numClasses' | 'phones' | 'phoneIndex' | 'phoneOfClass'>;
+
 /**
  * Expected calibration error (Guo et al. 2017): frames binned by top-1 confidence into `bins` equal-width bins;
  * Σ_b (n_b / N) · |accuracy_b − mean confidence_b|.
@@ -36,7 +39,7 @@ export interface Confusion {
 }
 
 /** The most frequent (ref phone → hyp phone) errors, with per-phone frame accuracy. */
-export function phoneConfusions(pred: Int32Array, labels: Int32Array, inventory: StateInventory, top = 10): { confusions: Confusion[]; phoneAccuracy: Record<string, number> } {
+export function phoneConfusions(pred: Int32Array, labels: Int32Array, inventory: ClassPhones, top = 10): { confusions: Confusion[]; phoneAccuracy: Record<string, number> } {
   const P = inventory.phones.length;
   const m = new Float64Array(P * P);
   for (let i = 0; i < labels.length; i++) {
@@ -67,7 +70,7 @@ export interface FrameEvaluation {
 }
 
 /** Evaluate a classifier on labelled held-out frames (labels −1 are skipped). */
-export function evaluateFrames(model: Classifier, source: BatchSource, inventory: StateInventory, options: { bins?: number; top?: number; batchSize?: number } = {}): FrameEvaluation {
+export function evaluateFrames(model: Classifier, source: BatchSource, inventory: ClassPhones, options: { bins?: number; top?: number; batchSize?: number } = {}): FrameEvaluation {
   if (model.numClasses !== inventory.numClasses) throw new Error(`evaluateFrames: model has ${model.numClasses} outputs, inventory ${inventory.numClasses} states`);
   const conf: number[] = [];
   const ok: boolean[] = [];

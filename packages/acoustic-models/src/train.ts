@@ -247,11 +247,15 @@ export interface AcousticModelMeta {
   labels?: string;
   /** The engine that trained it (the saved format is the same TF.js model either way). */
   engine?: 'native' | 'tfjs';
+  /** Output classes when they are a phonetic tree's pdfs (context-dependent), not the inventory's monophone states. */
+  numPdfs?: number;
 }
 
 /** Save with core's saveModel: TF.js layers model + kdasr.json whose config is the AcousticModelMeta. */
 export async function saveAcousticModel(dir: string, model: MlpClassifier | AcousticClassifier, meta: AcousticModelMeta, metrics?: Record<string, unknown>): Promise<void> {
-  if (meta.inventory.numStates.reduce((a, b) => a + b, 0) !== model.numClasses)
+  if (meta.numPdfs !== undefined) {
+    if (meta.numPdfs !== model.numClasses) throw new Error(`saveAcousticModel: numPdfs is ${meta.numPdfs} but the model has ${model.numClasses} outputs; save the tree it was trained with`);
+  } else if (meta.inventory.numStates.reduce((a, b) => a + b, 0) !== model.numClasses)
     throw new Error(`saveAcousticModel: inventory has ${meta.inventory.numStates.reduce((a, b) => a + b, 0)} states but the model ${model.numClasses} outputs; save the inventory it was trained with`);
   if (meta.logPriors && meta.logPriors.length !== model.numClasses) throw new Error(`saveAcousticModel: logPriors has ${meta.logPriors.length} entries for ${model.numClasses} classes`);
   const layers = model.toLayersModel();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@kdasr/core';
-import { BOUNDARY, PhoneticTree, StateInventory, accumulateTreeStats, buildTree, clusterPhones, type AlignedUtterance } from './index.js';
+import { BOUNDARY, PhoneticTree, StateInventory, accumulateTreeStats, buildTree, clusterPhones, evaluateFrames, segmentContexts, treeLabels, type AlignedUtterance } from './index.js';
 
 // Toy set where the right split is known: "a" sounds different before {b, c} (dim 0 = +3) than before
 // {d, e} or a word edge (dim 0 = −3); b/c and d/e are acoustically close pairs (dim 1 = ±5).
@@ -59,6 +59,22 @@ describe('phonetic decision tree', () => {
     const back = PhoneticTree.fromJSON(JSON.parse(JSON.stringify(tree.toJSON())));
     expect(back.mapper().pdfOf('a', null, 'c', 0)).toBe(pdf('c'));
     expect(() => tree.pdfOf('zz', null, null, 0)).toThrow(/no root for phone "zz"/);
+  });
+
+  it('maps aligned frames to pdfs with the contexts the stats used, and names each pdf\'s phone', () => {
+    const tree = buildTree(stats, inv, { targetLeaves: inv.numClasses + 1, minCount: 10 });
+    const u = toy(3)[0]; // sil a b sil, 6 frames each
+    expect(segmentContexts(u.segments, inv).map((c) => `${c.left}|${c.right}`)).toEqual([`${BOUNDARY}|${BOUNDARY}`, `${BOUNDARY}|b`, `a|${BOUNDARY}`, `${BOUNDARY}|${BOUNDARY}`]);
+    const labels = treeLabels(tree, inv, { ...u, numFrames: u.features.numFrames });
+    expect(Array.from(labels.subarray(6, 12))).toEqual(Array(6).fill(tree.pdfOf('a', null, 'b', 0)));
+    expect(labels[0]).toBe(tree.pdfOf('sil', null, null, 0));
+    const classes = tree.pdfClasses();
+    expect(classes.numClasses).toBe(7);
+    expect(classes.phoneOfClass(labels[6])).toBe('a');
+    expect(tree.pdfRoots().filter((r) => r.phone === 'a')).toHaveLength(2);
+    // evaluateFrames takes the pdf classes in place of an inventory.
+    const model = { inputDim: 2, numClasses: 7 } as unknown as Parameters<typeof evaluateFrames>[0];
+    expect(() => evaluateFrames(model, { size: 0 } as never, { ...classes, numClasses: 6 })).toThrow(/model has 7 outputs, inventory 6/);
   });
 
   it('stops when no split gains, and checks the target', () => {

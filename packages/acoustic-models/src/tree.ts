@@ -68,17 +68,40 @@ export interface AlignedUtterance {
   states: Int32Array;
 }
 
+/** Word-internal (left, right) context of each segment: BOUNDARY at word edges and next to silence. */
+export function segmentContexts(segs: AlignedUtterance['segments'], inventory: Pick<StateInventory, 'isSilence'>): { left: string; right: string }[] {
+  const inWord = (i: number): boolean => i >= 0 && i < segs.length && !inventory.isSilence(segs[i].phone) && (segs[i].wordIndex ?? 0) >= 0;
+  const sameWord = (i: number, j: number): boolean => inWord(i) && inWord(j) && (segs[i].wordIndex === undefined || segs[i].wordIndex === segs[j].wordIndex);
+  return segs.map((_, i) => ({ left: sameWord(i, i - 1) ? segs[i - 1].phone : BOUNDARY, right: sameWord(i, i + 1) ? segs[i + 1].phone : BOUNDARY }));
+}
+
+/**
+ * Per-frame pdf ids of an aligned utterance through the tree (the DNN's context-dependent targets): each frame's
+ * (phone, state) with its segment's word-internal contexts, as accumulateTreeStats and decoding's graph see them.
+ * Frames outside every segment get −1 (ignored by FrameDataset).
+ */
+export function treeLabels(tree: PhoneticTree, inventory: StateInventory, u: Omit<AlignedUtterance, 'features'> & { numFrames: number }, where = 'treeLabels'): Int32Array {
+  const out = new Int32Array(u.numFrames).fill(-1);
+  const ctx = segmentContexts(u.segments, inventory);
+  u.segments.forEach((s, i) => {
+    const sil = inventory.isSilence(s.phone);
+    const l = sil ? null : ctx[i].left === BOUNDARY ? null : ctx[i].left;
+    const r = sil ? null : ctx[i].right === BOUNDARY ? null : ctx[i].right;
+    if (s.endFrame > u.numFrames) throw new Error(`${where}: segment "${s.phone}" ends at frame ${s.endFrame}, after the utterance's ${u.numFrames} frames`);
+    for (let t = s.startFrame; t < s.endFrame; t++) out[t] = tree.pdfOf(s.phone, l, r, u.states[t]);
+  });
+  return out;
+}
+
 /** Accumulate one diagonal Gaussian per (left, phone, right, state) with word-internal contexts. */
 export function accumulateTreeStats(utterances: Iterable<AlignedUtterance>, inventory: StateInventory): Map<string, ContextStat> {
   const out = new Map<string, ContextStat>();
   for (const u of utterances) {
     const D = u.features.numCols;
     const segs = u.segments;
-    const inWord = (i: number): boolean => i >= 0 && i < segs.length && !inventory.isSilence(segs[i].phone) && (segs[i].wordIndex ?? 0) >= 0;
-    const sameWord = (i: number, j: number): boolean => inWord(i) && inWord(j) && (segs[i].wordIndex === undefined || segs[i].wordIndex === segs[j].wordIndex);
+    const ctx = segmentContexts(segs, inventory);
     segs.forEach((s, i) => {
-      const left = sameWord(i, i - 1) ? segs[i - 1].phone : BOUNDARY;
-      const right = sameWord(i, i + 1) ? segs[i + 1].phone : BOUNDARY;
+      const { left, right } = ctx[i];
       const isSil = inventory.isSilence(s.phone);
       for (let t = s.startFrame; t < s.endFrame; t++) {
         const state = u.states[t];
@@ -199,6 +222,39 @@ export class PhoneticTree {
   /** Structurally decoding's PdfMapper: `new TransitionModel(topology, phones, tree.mapper())`. */
   mapper(): { numPdfs: number; pdfOf: (phone: string, left: string | null, right: string | null, state: number) => number } {
     return { numPdfs: this.numPdfs, pdfOf: (p, l, r, s) => this.pdfOf(p, l, r, s) };
+  }
+
+  /** The (phone, state) root each pdf descends from, by pdf id (a leaf never mixes phones or states). */
+  pdfRoots(): { phone: string; state: number }[] {
+    const out: { phone: string; state: number }[] = new Array(this.numPdfs);
+    let k = 0;
+    this.json.phones.forEach((p, i) => {
+      for (let s = 0; s < this.json.numStates[i]; s++) {
+        const walk = (n: TreeNode): void => {
+          if ('leaf' in n) out[n.leaf] = { phone: p, state: s };
+          else (walk(n.yes), walk(n.no));
+        };
+        walk(this.json.roots[k++]);
+      }
+    });
+    return out;
+  }
+
+  /** The pdfs as output classes for evaluateFrames (phone accuracy and confusions by each pdf's phone). */
+  pdfClasses(): { numClasses: number; phones: readonly string[]; phoneIndex(p: string): number; phoneOfClass(c: number): string } {
+    const roots = this.pdfRoots();
+    const phones = this.json.phones;
+    const index = new Map(phones.map((p, i) => [p, i]));
+    return {
+      numClasses: this.numPdfs,
+      phones,
+      phoneIndex: (p) => {
+        const i = index.get(p);
+        if (i === undefined) throw new Error(`PhoneticTree: unknown phone "${p}"`);
+        return i;
+      },
+      phoneOfClass: (c) => roots[c].phone,
+    };
   }
 
   toJSON(): TreeJson {

@@ -1,5 +1,5 @@
 /** `kdasr align`: forced alignment of a corpus split with a trained model, writing frame labels for retraining. */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
@@ -7,12 +7,14 @@ import { wordsOf } from '@kdasr/corpus';
 import { forcedAlign } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { LABELS_FILE, LANG_FILE, combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
+import { LABELS_FILE, LANG_FILE, TREE_FILE, combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
 
 const HELP = `usage: kdasr align --model EXPDIR --corpus DIR --feats DIR --out DIR [options]
 
 Viterbi forced alignment of each transcript (optional silence between words) over the model's scaled
-log-likelihoods. Writes DIR/labels.jsonl ({id, labels: per-frame state ids, phones: segments}), DIR/lang.json
+log-likelihoods (through EXPDIR/tree.json's context-dependent pdfs when the model has a tree). Writes
+DIR/labels.jsonl ({id, labels: per-frame model outputs (state or tree pdf ids), mono: per-frame monophone
+state ids, phones: segments}), DIR/lang.json
 and DIR/align.json (summary, failures). Retrain with kdasr train --ali DIR.
 
   --model EXPDIR        a kdasr train output (model/ or member-<i>/model of an ensemble, lang.json)
@@ -45,7 +47,7 @@ export const command: Command = {
     await startRuntime(values.backend);
     const lang = readLang(values.model);
     const am = await loadModelDir(values.model, { engine, combine });
-    const tm = transitionModelOf(lang, am.inventory);
+    const tm = transitionModelOf(lang, am.inventory, am.tree);
     const lexicon = decodingLexicon(lang);
     const { sups } = readCorpus(values.corpus);
     const archive = FeatureArchive.open(values.feats);
@@ -59,7 +61,8 @@ export const command: Command = {
       try {
         const ll = uttLoglikes(am, s.id, archive, s.speaker, priorScale);
         const r = forcedAlign(ll, wordsOf(s.text), { lexicon, transitionModel: tm, uttId: s.id, acousticScale, silencePhone: lang.silencePhone });
-        lines.push(JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), phones: r.phoneSegments }));
+        const mono = Array.from(r.hmmStates, (st, t) => am.inventory.classId(tm.phones[r.phones[t]], st));
+        lines.push(JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), mono, phones: r.phoneSegments }));
         score += r.score;
         frames += r.numFrames;
       } catch (e) {
@@ -70,6 +73,8 @@ export const command: Command = {
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, LABELS_FILE), lines.join('\n') + '\n');
     copyFileSync(join(values.model, LANG_FILE), join(values.out, LANG_FILE));
+    // The tree that numbered `labels` (for reference; kdasr train takes monophone targets from `mono`).
+    if (existsSync(join(values.model, TREE_FILE))) copyFileSync(join(values.model, TREE_FILE), join(values.out, TREE_FILE));
     writeJsonAtomic(join(values.out, 'align.json'), {
       command: ['kdasr', 'align', ...argv],
       model: resolve(values.model),
@@ -80,6 +85,7 @@ export const command: Command = {
       acousticScale,
       priorScale,
       engine: am.engine,
+      numPdfs: am.tree?.numPdfs,
       members: am.members,
       combine: am.members > 1 ? combine : undefined,
       provenance: provenance(),

@@ -22,7 +22,7 @@ export const DECODE_DEFAULTS: DecodeSettings = { acousticScale: 1, lmWeight: 1, 
 
 /** Decode every supervision with features; returns Kaldi-style hyp/ref lines. */
 export function decodeSet(am: LoadedModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings): { hyp: string[]; ref: string[]; notFinal: number } {
-  const tm = transitionModelOf(lang, am.inventory);
+  const tm = transitionModelOf(lang, am.inventory, am.tree);
   const lm = BigramLm.train(lmText);
   const graph = buildDecodingGraph({ lexicon: decodingLexicon(lang), lm, transitionModel: tm, silencePhone: lang.silencePhone, silenceProb: s.silenceProb });
   const decoder = new ViterbiDecoder(graph);
@@ -132,7 +132,7 @@ export const command: Command = {
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
     writeFileSync(join(values.out, 'ref.txt'), ref.join('\n') + '\n');
-    writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, engine: am.engine, members: am.members, combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
+    writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, engine: am.engine, numPdfs: am.tree?.numPdfs, members: am.members, combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
     console.log(`decoded ${hyp.length} utterances (${notFinal} did not reach the final state) -> ${join(values.out, 'hyp.txt')}`);
     am.model.dispose();
     archive.close();

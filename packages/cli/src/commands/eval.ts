@@ -8,7 +8,7 @@ import { computeWer, formatWerSummary, parseKaldiText } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
 import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, decodeSet, decodeSettings, loadModelFlags, readLmText, selectUtts } from './decode.js';
-import { combineFlag, engineFlag, readCorpus, readLabels, readLang, startRuntime } from './train.js';
+import { aliTargets, combineFlag, engineFlag, readAli, readCorpus, readLang, startRuntime } from './train.js';
 
 const HELP = `usage: kdasr eval --model EXPDIR --corpus DIR --feats DIR --out DIR [--ali DIR] [decode options]
 
@@ -37,10 +37,11 @@ export const command: Command = {
     const sups = selectUtts(readCorpus(values.corpus).sups, values.utts);
     let frames: FrameEvaluation | undefined;
     if (values.ali) {
-      const labels = readLabels(values.ali);
-      const utts = sups.filter((s) => archive.has(s.id) && labels.has(s.id)).map((s) => ({ id: s.id, features: archive.get(s.id), labels: labels.get(s.id), speaker: s.speaker }));
-      const ds = new FrameDataset(utts, { numClasses: am.inventory.numClasses, frontend: am.frontend, source: values.ali });
-      frames = evaluateFrames(am.model, ds, am.inventory);
+      // Labels in the model's classes: monophone states, or with a tree each frame's (phone, state, contexts) pdf.
+      const ali = readAli(values.ali);
+      const utts = sups.filter((s) => archive.has(s.id) && ali.has(s.id)).map((s) => ({ id: s.id, features: archive.get(s.id), labels: aliTargets(ali.get(s.id)!, am.inventory, am.tree), speaker: s.speaker }));
+      const ds = new FrameDataset(utts, { numClasses: am.model.numClasses, frontend: am.frontend, source: values.ali });
+      frames = evaluateFrames(am.model, ds, am.tree ? am.tree.pdfClasses() : am.inventory);
     }
     const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), sups, archive, settings);
     const wer = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
@@ -55,6 +56,7 @@ export const command: Command = {
       corpus: resolve(values.corpus),
       settings,
       engine: am.engine,
+      numPdfs: am.tree?.numPdfs,
       members: am.members,
       combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined,
       wer: wer.total,

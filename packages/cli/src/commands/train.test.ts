@@ -161,6 +161,58 @@ describe('kdasr train / align / decode / eval', () => {
     expect(kdasr('decode', '--model', join(dir, 'ens'), '--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test'), '--out', join(dir, 'ens-dec'), '--combine', 'median').stderr).toContain('--combine is "median"');
   });
 
+  // Context-dependent pdfs: with the lexicon x = "a b", y = "b a", z = "a c" (1 state per phone) the synthetic means
+  // make "a" three sounds (before b, after b, before c) and "b" two: 6 monophone states, 9 true context classes.
+  // Kaldi-style: mono (flat start) -> align -> tree + train -> realign with the tree model -> tree + train again.
+  // (The monophone model cannot separate a's three sounds well: its test WER is ~44%.)
+  it('--tree-leaves trains on tree pdfs that align/decode/eval use', { timeout: 180_000 }, () => {
+    writeFileSync(join(dir, 'lexicon.txt'), 'x a b\ny b a\nz a c\n');
+    const tr = ['--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train')];
+    const te = ['--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test')];
+    const common = ['--preset', 'tiny', '--epochs', '8', '--hidden-units', '64'];
+    let r = kdasr('train', ...tr, '--exp', join(dir, 'lex0'), '--lexicon', join(dir, 'lexicon.txt'), '--states', '1', ...common);
+    expect(r.code, r.stderr).toBe(0);
+    expect(trainJson('lex0').states).toBe(6);
+    expect(kdasr('align', '--model', join(dir, 'lex0'), ...tr, '--out', join(dir, 'lex-ali0')).code).toBe(0);
+    expect(kdasr('train', ...tr, '--exp', join(dir, 'x'), '--tree-leaves', '9', ...common).stderr).toContain('--tree-leaves needs --ali');
+    expect(kdasr('train', ...tr, '--exp', join(dir, 'x'), '--ali', join(dir, 'lex-ali0'), '--tree-leaves', '4', ...common).stderr).toMatch(/targetLeaves must be an integer ≥ the 6/);
+
+    r = kdasr('train', ...tr, '--exp', join(dir, 'cd1'), '--ali', join(dir, 'lex-ali0'), '--tree-leaves', '9', ...common);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('tree with 9 pdfs (requested 9) from 6 monophone states');
+    expect(trainJson('cd1').numPdfs).toBe(9);
+    const treeFile = JSON.parse(readFileSync(join(dir, 'cd1', 'tree.json'), 'utf8'));
+    expect(treeFile.numPdfs).toBe(9);
+    expect(treeFile.config.targetLeaves).toBe(9);
+    expect(JSON.parse(readFileSync(join(dir, 'cd1', 'model', 'kdasr.json'), 'utf8')).config.numPdfs).toBe(9);
+
+    r = kdasr('align', '--model', join(dir, 'cd1'), ...tr, '--out', join(dir, 'cd-ali1'));
+    expect(r.code, r.stderr).toBe(0);
+    const line = JSON.parse(readFileSync(join(dir, 'cd-ali1', 'labels.jsonl'), 'utf8').split('\n')[0]) as { labels: number[]; mono: number[] };
+    expect(Math.max(...line.labels)).toBeLessThan(9);
+    expect(Math.max(...line.mono)).toBeLessThan(6);
+    expect(JSON.parse(readFileSync(join(dir, 'cd-ali1', 'align.json'), 'utf8')).numPdfs).toBe(9);
+
+    // Second pass from the tree model's alignment ("mono" labels), as a 2-member ensemble sharing one tree.
+    r = kdasr('train', ...tr, '--exp', join(dir, 'cd2'), '--ali', join(dir, 'cd-ali1'), '--tree-leaves', '9', '--members', '2', ...common);
+    expect(r.code, r.stderr).toBe(0);
+    expect(trainJson('cd2').numPdfs).toBe(9);
+    expect(trainJson('cd2').ensembleDevFrameAccuracy).toBeGreaterThan(0.7);
+    expect(kdasr('align', '--model', join(dir, 'cd2'), ...te, '--out', join(dir, 'cd-ali-test')).code).toBe(0);
+    r = kdasr('eval', '--model', join(dir, 'cd2'), ...te, '--out', join(dir, 'cd-eval'), '--ali', join(dir, 'cd-ali-test'));
+    expect(r.code, r.stderr).toBe(0);
+    const ev = JSON.parse(readFileSync(join(dir, 'cd-eval', 'eval.json'), 'utf8'));
+    expect(ev.numPdfs).toBe(9);
+    expect(ev.members).toBe(2);
+    expect(ev.wer.wer).toBeLessThan(10);
+    expect(ev.frames.frameAccuracy).toBeGreaterThan(0.7);
+
+    // A tree model's alignment also retrains a monophone model (from its "mono" labels).
+    r = kdasr('train', ...te, '--exp', join(dir, 'lex-mono'), '--ali', join(dir, 'cd-ali-test'), ...common, '--epochs', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(trainJson('lex-mono').numPdfs).toBe(6);
+  });
+
   it('names missing inputs', () => {
     const r = kdasr('train', '--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--exp', join(dir, 'x'));
     expect(r.code).toBe(2);

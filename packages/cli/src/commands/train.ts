@@ -12,6 +12,9 @@ import {
   ACOUSTIC_PRESETS,
   EnsembleClassifier,
   FrameDataset,
+  PhoneticTree,
+  accumulateTreeStats,
+  buildTree,
   evaluateFrames,
   Frontend,
   StateInventory,
@@ -21,10 +24,13 @@ import {
   priorsFromCounts,
   saveAcousticModel,
   trainAcousticModel,
+  treeLabels,
   uniformLabels,
   wordsToPhones,
   type AcousticModelConfigInput,
   type AcousticModelMeta,
+  type AlignedUtterance,
+  type TreeJson,
   type Utterance,
 } from '@kdasr/acoustic-models';
 import { TransitionModel, posteriorsToLoglikes, type Lexicon, type LoglikeMatrix } from '@kdasr/decoding';
@@ -44,6 +50,22 @@ export interface Lang {
 
 export const LANG_FILE = 'lang.json';
 export const LABELS_FILE = 'labels.jsonl';
+export const TREE_FILE = 'tree.json';
+
+/** EXPDIR/tree.json: the phonetic tree (context-dependent pdfs) and the settings that built it. */
+export interface TreeFile {
+  tree: TreeJson;
+  config: { targetLeaves: number; minCount: number; ali: string };
+  numPdfs: number;
+}
+
+/** The experiment's phonetic tree, or undefined for a monophone model (no EXPDIR/tree.json). */
+export function readTree(expDir: string): PhoneticTree | undefined {
+  const f = join(expDir, TREE_FILE);
+  if (!existsSync(f)) return undefined;
+  const j = JSON.parse(readFileSync(f, 'utf8')) as TreeFile;
+  return PhoneticTree.fromJSON(j.tree);
+}
 
 export function readLang(dir: string): Lang {
   const f = join(dir, LANG_FILE);
@@ -83,8 +105,8 @@ export function inventoryOf(lang: Lang): StateInventory {
   return new StateInventory({ phones: lang.phones, statesPerPhone: lang.statesPerPhone, statesPerSilence: lang.statesPerSilence, silencePhones: [lang.silencePhone] });
 }
 
-/** Topology with the same state counts as the inventory, pdfs = the inventory's class ids. */
-export function transitionModelOf(lang: Lang, inventory: StateInventory): TransitionModel {
+/** Topology with the same state counts as the inventory; pdfs = the tree's leaves when given, else the inventory's class ids. */
+export function transitionModelOf(lang: Lang, inventory: StateInventory, tree?: PhoneticTree): TransitionModel {
   return new TransitionModel(
     {
       phone: { kind: 'left-to-right', numStates: lang.statesPerPhone, selfLoopProb: 0.75 },
@@ -92,7 +114,7 @@ export function transitionModelOf(lang: Lang, inventory: StateInventory): Transi
       silencePhones: [lang.silencePhone],
     },
     lang.phones,
-    inventory.pdfMapper(),
+    tree ? tree.mapper() : inventory.pdfMapper(),
   );
 }
 
@@ -114,15 +136,57 @@ export function frameOptionsOf(archive: FeatureArchive, id: string): FrameOption
   return { sampleRateHz: fb.sampleRateHz, frameLengthMs: fb.frameLengthMs, frameShiftMs: fb.frameShiftMs, snipEdges: fb.snipEdges };
 }
 
-export function readLabels(dir: string): Map<string, Int32Array> {
+/** One line of kdasr align's labels.jsonl. */
+export interface AliLine {
+  id: string;
+  /** Per frame: the aligning model's output classes (tree pdfs for a tree model). */
+  labels: Int32Array;
+  /** Per frame: monophone (phone, state) class ids; absent in older files, where labels are monophone ids. */
+  mono?: Int32Array;
+  /** Phone segments in frames (end exclusive) with their word index. */
+  phones?: { phone: string; startFrame: number; endFrame: number; wordIndex?: number }[];
+}
+
+export function readAli(dir: string): Map<string, AliLine> {
   const f = join(dir, LABELS_FILE);
   if (!existsSync(f)) throw new CliError(`${f} does not exist; write it with kdasr align --out ${dir}`);
-  const out = new Map<string, Int32Array>();
+  const out = new Map<string, AliLine>();
   for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) {
-    const j = JSON.parse(line) as { id: string; labels: number[] };
-    out.set(j.id, Int32Array.from(j.labels));
+    const j = JSON.parse(line) as { id: string; labels: number[]; mono?: number[]; phones?: AliLine['phones'] };
+    out.set(j.id, { id: j.id, labels: Int32Array.from(j.labels), mono: j.mono ? Int32Array.from(j.mono) : undefined, phones: j.phones });
   }
   return out;
+}
+
+/** Monophone class ids per utterance (the `mono` field, else `labels` from a monophone model's alignment). */
+export function readLabels(dir: string): Map<string, Int32Array> {
+  return new Map([...readAli(dir)].map(([id, a]) => [id, a.mono ?? a.labels]));
+}
+
+/**
+ * Targets of an aligned utterance for a model with these output classes: monophone ids, or with a tree each
+ * frame's (phone, state) and word-internal contexts mapped to its pdf. Throws when a tree needs segments that
+ * the alignment lacks, or its labels are not monophone states.
+ */
+export function aliTargets(a: AliLine, inventory: StateInventory, tree: PhoneticTree | undefined): Int32Array {
+  const mono = a.mono ?? a.labels;
+  if (!tree) return mono;
+  if (!a.phones) throw new CliError(`${a.id}: the alignment has no phone segments; realign with kdasr align`);
+  return treeLabels(tree, inventory, { segments: a.phones, states: monoStates(a, inventory), numFrames: mono.length }, a.id);
+}
+
+/** HMM state within its phone of each frame, checked against the segments (mono labels must be monophone ids). */
+export function monoStates(a: AliLine, inventory: StateInventory): Int32Array {
+  const mono = a.mono ?? a.labels;
+  const states = new Int32Array(mono.length);
+  for (const s of a.phones ?? [])
+    for (let t = s.startFrame; t < s.endFrame; t++) {
+      const c = mono[t];
+      if (!(c >= 0 && c < inventory.numClasses) || inventory.phoneOfClass(c) !== s.phone)
+        throw new CliError(`${a.id}: frame ${t} has label ${c}, not a state of its phone "${s.phone}"; the labels are not monophone states (realign with this kdasr align, which writes "mono")`);
+      states[t] = inventory.stateOfClass(c);
+    }
+  return states;
 }
 
 /** A model directory loaded for inference: one model, or an ensemble whose members' posteriors are combined. */
@@ -130,6 +194,8 @@ export interface LoadedModel {
   model: Classifier & { dispose(): void };
   meta: AcousticModelMeta;
   inventory: StateInventory;
+  /** EXPDIR/tree.json when the model's outputs are context-dependent pdfs (shared by an ensemble's members). */
+  tree?: PhoneticTree;
   frontend: Frontend;
   /** 1 for a single model. */
   members: number;
@@ -169,16 +235,23 @@ export function ensembleMembers(expDir: string): string[] {
 export async function loadModelDir(expDir: string, options: { engine?: EngineFlag; combine?: 'arithmetic' | 'geometric' } = {}): Promise<LoadedModel> {
   const single = join(expDir, 'model');
   const engine = options.engine ?? 'auto';
+  const tree = readTree(expDir);
+  const check = (numClasses: number, dir: string): void => {
+    const want = tree ? tree.numPdfs : undefined;
+    if (want !== undefined && numClasses !== want) throw new CliError(`${dir} has ${numClasses} outputs but ${join(expDir, TREE_FILE)} ${want} pdfs; the tree is from another training run`);
+  };
   if (existsSync(join(single, 'kdasr.json'))) {
     const am = await loadAcousticModel(single, { engine });
-    return { ...am, members: 1, engine: am.model.engine };
+    check(am.model.numClasses, single);
+    return { ...am, tree, members: 1, engine: am.model.engine };
   }
   const dirs = ensembleMembers(expDir);
   if (dirs.length === 0) throw new CliError(`${expDir} holds neither model/ nor member-<i>/model; pass a kdasr train output`);
   const loaded = [];
   for (const d of dirs) loaded.push(await loadAcousticModel(d, { engine }));
+  loaded.forEach((l, i) => check(l.model.numClasses, dirs[i]));
   const ens = new EnsembleClassifier(loaded.map((l) => l.model), options.combine ?? 'arithmetic');
-  return { model: ens, meta: loaded[0].meta, inventory: loaded[0].inventory, frontend: loaded[0].frontend, members: dirs.length, engine: loaded[0].model.engine };
+  return { model: ens, meta: loaded[0].meta, inventory: loaded[0].inventory, tree, frontend: loaded[0].frontend, members: dirs.length, engine: loaded[0].model.engine };
 }
 
 /** Scaled log-likelihoods of one utterance: log posterior − priorScale · log prior (decoding's posteriorsToLoglikes). */
@@ -195,7 +268,8 @@ export async function startRuntime(backend: string | undefined): Promise<void> {
 
 const HELP = `usage: kdasr train --corpus DIR --feats DIR --exp DIR [--ali DIR | --lexicon FILE | --whole-word N] [options]
 
-Train a DNN acoustic model (MLP on CMVN'd, spliced frames; targets = monophone HMM states).
+Train a DNN acoustic model (MLP on CMVN'd, spliced frames; targets = monophone HMM states, or with
+--tree-leaves the context-dependent pdfs of a phonetic decision tree).
 Targets, first that applies: --ali DIR (labels.jsonl + lang.json from kdasr align); phone alignments in the
 corpus' alignments.jsonl; else a flat start (each transcript's states spread evenly, silence at both edges).
 
@@ -204,6 +278,10 @@ corpus' alignments.jsonl; else a flat start (each transcript's states spread eve
   --exp DIR           output: model/, lang.json, lm-text.txt, dev-utts.txt (held out), train.json
   --ali DIR           frame labels from kdasr align (its lang.json is reused)
   --lexicon FILE      Kaldi lexicon.txt (word phone1 phone2 ...); silence phone "sil" is added
+  --tree-leaves N     context-dependent targets (needs --ali; Kaldi build-tree): a phonetic decision tree with N
+                      leaves (pdfs) from the alignment's per-frame states, saved as EXPDIR/tree.json; the DNN
+                      is trained on its pdf ids (N >= the monophone state count; fewer when no split gains)
+  --tree-min-count N  frames each side of a tree split must keep (default 20)
   --whole-word N      no lexicon: each word is one N-state model (e.g. FSDD digits)
   --states N          states per phone with --lexicon (default 3)
   --preset P          tiny | quick | paper (default quick); --config FILE overrides fields (JSON)
@@ -239,6 +317,8 @@ export const command: Command = {
         'dev-fraction': { type: 'string' },
         seed: { type: 'string' },
         members: { type: 'string' },
+        'tree-leaves': { type: 'string' },
+        'tree-min-count': { type: 'string' },
         engine: { type: 'string' },
         backend: { type: 'string' },
       },
@@ -275,6 +355,9 @@ export const command: Command = {
 
     const engine = engineFlag(values.engine, 'train');
     const members = int('members', values.members, 1) ?? 1;
+    const treeLeaves = int('tree-leaves', values['tree-leaves'], 1);
+    const treeMinCount = int('tree-min-count', values['tree-min-count'], 1) ?? 20;
+    if (treeLeaves !== undefined && !values.ali) throw new CliError('train: --tree-leaves needs --ali DIR (tree statistics come from aligned features: train a monophone model and kdasr align first)');
     await startRuntime(values.backend);
     const { sups, alis } = readCorpus(values.corpus);
     const archive = FeatureArchive.open(values.feats);
@@ -285,7 +368,8 @@ export const command: Command = {
       throw new CliError('train: no phone alignments in the corpus and no --ali; a flat start needs --lexicon FILE or --whole-word N');
     const inventory = inventoryOf(lang);
     const lexMap = new Map(Object.entries(lang.lexicon));
-    const aliLabels = values.ali ? readLabels(values.ali) : undefined;
+    const aliLines = values.ali ? readAli(values.ali) : undefined;
+    const aliLabels = aliLines ? new Map([...aliLines].map(([id, a]) => [id, a.mono ?? a.labels])) : undefined;
     let labelSource = values.ali ? `alignments ${resolve(values.ali)}` : 'flat start';
     const utts: Utterance[] = [];
     let skipped = 0;
@@ -315,13 +399,38 @@ export const command: Command = {
     const devUtts = Array.from(order.subarray(0, nDev), (i) => utts[i]);
     const trainUtts = Array.from(order.subarray(nDev), (i) => utts[i]);
     const cfg = { ...config };
+    let tree: PhoneticTree | undefined;
+    if (treeLeaves !== undefined) {
+      // Tree statistics on the frontend's normalised (unspliced) features of every aligned utterance.
+      const fe = new Frontend(cfg.frontend ?? {});
+      fe.fit(utts);
+      const aligned: AlignedUtterance[] = utts.map((u) => {
+        const a = aliLines!.get(u.id)!;
+        if (!a.phones) throw new CliError(`train: ${values.ali}: ${u.id} has no phone segments; realign with kdasr align`);
+        return { features: fe.normalise(u), segments: a.phones, states: monoStates(a, inventory) };
+      });
+      const t1 = Date.now();
+      try {
+        tree = buildTree(accumulateTreeStats(aligned, inventory), inventory, { targetLeaves: treeLeaves, minCount: treeMinCount });
+      } catch (e) {
+        throw new CliError(`train: --tree-leaves ${treeLeaves}: ${(e as Error).message}`);
+      }
+      console.error(
+        `kdasr train: tree with ${tree.numPdfs} pdfs (requested ${treeLeaves}) from ${inventory.numClasses} monophone states, gain ${tree.json.totalGain.toFixed(1)} (${((Date.now() - t1) / 1000).toFixed(1)} s)` +
+          (tree.numPdfs < treeLeaves ? `; no further split gains likelihood with >= ${treeMinCount} frames each side` : ''),
+      );
+      for (const list of [trainUtts, devUtts]) list.forEach((u, i) => (list[i] = { ...u, labels: aliTargets(aliLines!.get(u.id)!, inventory, tree) }));
+    }
+    const numClasses = tree ? tree.numPdfs : inventory.numClasses;
+    const classes = tree ? tree.pdfClasses() : inventory;
     const frontend = new Frontend(cfg.frontend ?? {});
-    const train = new FrameDataset(trainUtts, { numClasses: inventory.numClasses, frontend, source: `${values.corpus} (train)` });
-    const dev = nDev > 0 ? new FrameDataset(devUtts, { numClasses: inventory.numClasses, frontend: new Frontend(cfg.frontend ?? {}), source: `${values.corpus} (dev)` }) : undefined;
-    console.error(`kdasr train: ${trainUtts.length} train / ${devUtts.length} dev utterances, ${train.size} / ${dev?.size ?? 0} frames, ${inventory.numClasses} states, input ${train.featureDim}; labels: ${labelSource}${skipped ? `; ${skipped} skipped` : ''}`);
+    const train = new FrameDataset(trainUtts, { numClasses, frontend, source: `${values.corpus} (train)` });
+    const dev = nDev > 0 ? new FrameDataset(devUtts, { numClasses, frontend: new Frontend(cfg.frontend ?? {}), source: `${values.corpus} (dev)` }) : undefined;
+    console.error(`kdasr train: ${trainUtts.length} train / ${devUtts.length} dev utterances, ${train.size} / ${dev?.size ?? 0} frames, ${numClasses} ${tree ? 'tree pdfs' : 'states'}, input ${train.featureDim}; labels: ${labelSource}${skipped ? `; ${skipped} skipped` : ''}`);
     mkdirSync(values.exp, { recursive: true });
     const t0 = Date.now();
-    const priors = priorsFromCounts(train.labels(), inventory.numClasses);
+    if (tree) writeJsonAtomic(join(values.exp, TREE_FILE), { tree: tree.toJSON(), config: { targetLeaves: treeLeaves!, minCount: treeMinCount, ali: resolve(values.ali!) }, numPdfs: tree.numPdfs } satisfies TreeFile);
+    const priors = priorsFromCounts(train.labels(), numClasses);
     const runs: { dir: string; seed: number; engine: string; engineReason?: string; devFrameAccuracy?: number; epochs: number }[] = [];
     let trained!: Awaited<ReturnType<typeof trainAcousticModel>>;
     const models: (typeof trained.model)[] = [];
@@ -345,14 +454,14 @@ export const command: Command = {
       await saveAcousticModel(
         join(mdir, 'model'),
         trained.model,
-        { config: trained.config, inventory: inventory.toJSON(), frontend: frontend.toJSON(), logPriors: Array.from(priors, Math.log), labels: labelSource, engine: trained.engine },
+        { config: trained.config, inventory: inventory.toJSON(), frontend: frontend.toJSON(), logPriors: Array.from(priors, Math.log), labels: labelSource, engine: trained.engine, ...(tree ? { numPdfs: tree.numPdfs } : {}) },
         { devFrameAccuracy: trained.devFrameAccuracy, history: trained.result.history, engine: trained.engine },
       );
       runs.push({ dir: mdir, seed: trained.config.seed, engine: trained.engine, engineReason: trained.engineReason, devFrameAccuracy: trained.devFrameAccuracy, epochs: trained.result.history.length });
       models.push(trained.model);
     }
     // An ensemble's own dev accuracy (arithmetic mean of the members' posteriors).
-    const ensembleDev = members > 1 && dev ? evaluateFrames(new EnsembleClassifier(models, 'arithmetic'), dev, inventory).frameAccuracy : undefined;
+    const ensembleDev = members > 1 && dev ? evaluateFrames(new EnsembleClassifier(models, 'arithmetic'), dev, classes).frameAccuracy : undefined;
     writeJsonAtomic(join(values.exp, LANG_FILE), lang);
     // The held-out utterances, so decoding settings can be tuned on them (eval --utts), never on test.
     writeFileSync(join(values.exp, 'dev-utts.txt'), devUtts.map((u) => u.id).join('\n') + '\n');
@@ -370,6 +479,8 @@ export const command: Command = {
       utterances: { train: trainUtts.length, dev: devUtts.length, skipped },
       frames: { train: train.size, dev: dev?.size ?? 0 },
       states: inventory.numClasses,
+      numPdfs: numClasses,
+      tree: tree ? { file: join(values.exp, TREE_FILE), requestedLeaves: treeLeaves, minCount: treeMinCount, totalGain: tree.json.totalGain } : undefined,
       devFrameAccuracy: trained.devFrameAccuracy,
       history: trained.result.history,
       seconds: (Date.now() - t0) / 1000,
