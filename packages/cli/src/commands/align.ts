@@ -7,7 +7,7 @@ import { wordsOf } from '@kdasr/corpus';
 import { forcedAlign } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { LABELS_FILE, LANG_FILE, TREE_FILE, combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
+import { LABELS_FILE, LANG_FILE, TREE_FILE, combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, resumableRun, startRuntime, transitionModelOf, uttLoglikes } from './train.js';
 
 const HELP = `usage: kdasr align --model EXPDIR --corpus DIR --feats DIR --out DIR [options]
 
@@ -15,7 +15,8 @@ Viterbi forced alignment of each transcript (optional silence between words) ove
 log-likelihoods (through EXPDIR/tree.json's context-dependent pdfs when the model has a tree). Writes
 DIR/labels.jsonl ({id, labels: per-frame model outputs (state or tree pdf ids), mono: per-frame monophone
 state ids, phones: segments}), DIR/lang.json
-and DIR/align.json (summary, failures). Retrain with kdasr train --ali DIR.
+and DIR/align.json (summary, failures). Retrain with kdasr train --ali DIR. Progress goes to stderr; an
+interrupted run resumes from DIR/partial.jsonl when rerun with the same flags.
 
   --model EXPDIR        a kdasr train output (model/ or member-<i>/model of an ensemble, lang.json)
   --combine C           ensemble posteriors: arithmetic | geometric (default arithmetic)
@@ -53,22 +54,20 @@ export const command: Command = {
     const archive = FeatureArchive.open(values.feats);
     const speakers = sups.filter((s) => archive.has(s.id));
     am.frontend.fit(speakers.map((s) => ({ id: s.id, features: archive.get(s.id), speaker: s.speaker })));
-    const lines: string[] = [];
-    const failed: { id: string; error: string }[] = [];
-    let score = 0;
-    let frames = 0;
-    for (const s of speakers) {
+    const { results, done } = resumableRun('align', values, speakers, (s) => {
       try {
         const ll = uttLoglikes(am, s.id, archive, s.speaker, priorScale);
         const r = forcedAlign(ll, wordsOf(s.text), { lexicon, transitionModel: tm, uttId: s.id, acousticScale, silencePhone: lang.silencePhone });
         const mono = Array.from(r.hmmStates, (st, t) => am.inventory.classId(tm.phones[r.phones[t]], st));
-        lines.push(JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), mono, phones: r.phoneSegments }));
-        score += r.score;
-        frames += r.numFrames;
+        return { line: JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), mono, phones: r.phoneSegments }), score: r.score, frames: r.numFrames };
       } catch (e) {
-        failed.push({ id: s.id, error: (e as Error).message });
+        return { error: (e as Error).message, score: 0, frames: 0 };
       }
-    }
+    });
+    const lines = results.flatMap((r) => (r.line === undefined ? [] : [r.line]));
+    const failed = results.flatMap((r, i) => (r.error === undefined ? [] : [{ id: speakers[i].id, error: r.error }]));
+    const score = results.reduce((a, r) => a + r.score, 0);
+    const frames = results.reduce((a, r) => a + r.frames, 0);
     if (lines.length === 0) throw new Error(`align: every utterance failed; first: ${failed[0]?.error}`);
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, LABELS_FILE), lines.join('\n') + '\n');
@@ -90,6 +89,7 @@ export const command: Command = {
       combine: am.members > 1 ? combine : undefined,
       provenance: provenance(),
     });
+    done();
     console.log(`aligned ${lines.length} utterances (${frames} frames), ${failed.length} failed -> ${join(values.out, LABELS_FILE)}`);
     am.model.dispose();
     archive.close();

@@ -7,7 +7,7 @@ import { wordsOf, type Supervision } from '@kdasr/corpus';
 import { BigramLm, ViterbiDecoder, buildDecodingGraph, decode } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, startRuntime, transitionModelOf, uttLoglikes, type Lang, type LoadedModel } from './train.js';
+import { combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, resumableRun, startRuntime, transitionModelOf, uttLoglikes, type Lang, type LoadedModel } from './train.js';
 
 export interface DecodeSettings {
   acousticScale: number;
@@ -20,24 +20,19 @@ export interface DecodeSettings {
 
 export const DECODE_DEFAULTS: DecodeSettings = { acousticScale: 1, lmWeight: 1, wordInsertionPenalty: 0, beam: 16, priorScale: 1, silenceProb: 0.5 };
 
-/** Decode every supervision with features; returns Kaldi-style hyp/ref lines. */
-export function decodeSet(am: LoadedModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings): { hyp: string[]; ref: string[]; notFinal: number } {
+/** Decode every supervision with features (resumable in values.out, see resumableRun); returns Kaldi-style hyp/ref lines. */
+export function decodeSet(am: LoadedModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings, cmd: string, values: Record<string, unknown>): { hyp: string[]; ref: string[]; notFinal: number; done: () => void } {
   const tm = transitionModelOf(lang, am.inventory, am.tree);
   const lm = BigramLm.train(lmText);
   const graph = buildDecodingGraph({ lexicon: decodingLexicon(lang), lm, transitionModel: tm, silencePhone: lang.silencePhone, silenceProb: s.silenceProb });
   const decoder = new ViterbiDecoder(graph);
   const mine = sups.filter((u) => archive.has(u.id));
   am.frontend.fit(mine.map((u) => ({ id: u.id, features: archive.get(u.id), speaker: u.speaker })));
-  const hyp: string[] = [];
-  const ref: string[] = [];
-  let notFinal = 0;
-  for (const u of mine) {
+  const { results, done } = resumableRun(cmd, values, mine, (u) => {
     const r = decode(decoder, uttLoglikes(am, u.id, archive, u.speaker, s.priorScale), { acousticScale: s.acousticScale, lmWeight: s.lmWeight, wordInsertionPenalty: s.wordInsertionPenalty, beam: s.beam });
-    if (!r.reachedFinal) notFinal++;
-    hyp.push(`${u.id} ${r.words.join(' ')}`.trim());
-    ref.push(`${u.id} ${wordsOf(u.text).join(' ')}`);
-  }
-  return { hyp, ref, notFinal };
+    return { hyp: `${u.id} ${r.words.join(' ')}`.trim(), ref: `${u.id} ${wordsOf(u.text).join(' ')}`, final: r.reachedFinal };
+  });
+  return { hyp: results.map((r) => r.hyp), ref: results.map((r) => r.ref), notFinal: results.filter((r) => !r.final).length, done };
 }
 
 /** Supervisions restricted to the ids listed in `file` (one per line), when given. */
@@ -109,6 +104,7 @@ const HELP = `usage: kdasr decode --model EXPDIR --corpus DIR --feats DIR --out 
 
 Viterbi beam search over lexicon + bigram LM + HMMs with the model's scaled log-likelihoods. Writes
 DIR/hyp.txt and DIR/ref.txt (Kaldi text: utt-id word ...; score with kdasr score) and DIR/decode.json.
+Progress goes to stderr; an interrupted run resumes from DIR/partial.jsonl when rerun with the same flags.
 
 ${DECODE_HELP_OPTIONS}`;
 
@@ -128,11 +124,12 @@ export const command: Command = {
     const am = await loadModelFlags(values, 'decode');
     const archive = FeatureArchive.open(values.feats);
     const t0 = Date.now();
-    const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), selectUtts(readCorpus(values.corpus).sups, values.utts), archive, settings);
+    const { hyp, ref, notFinal, done } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), selectUtts(readCorpus(values.corpus).sups, values.utts), archive, settings, 'decode', values);
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
     writeFileSync(join(values.out, 'ref.txt'), ref.join('\n') + '\n');
     writeJsonAtomic(join(values.out, 'decode.json'), { command: ['kdasr', 'decode', ...argv], model: resolve(values.model), settings, engine: am.engine, numPdfs: am.tree?.numPdfs, members: am.members, combine: am.members > 1 ? (values.combine ?? 'arithmetic') : undefined, utterances: hyp.length, notReachedFinal: notFinal, seconds: (Date.now() - t0) / 1000, provenance: provenance() });
+    done();
     console.log(`decoded ${hyp.length} utterances (${notFinal} did not reach the final state) -> ${join(values.out, 'hyp.txt')}`);
     am.model.dispose();
     archive.close();

@@ -14,7 +14,7 @@ const HELP = `usage: kdasr eval --model EXPDIR --corpus DIR --feats DIR --out DI
 
 Decodes the split, scores WER against its transcripts (DIR/wer.txt, DIR/hyp.txt, DIR/ref.txt), and with
 --ali (labels from kdasr align on this split) adds frame accuracy, ECE (15 bins) and top phone confusions.
-Everything lands in DIR/eval.json.
+Everything lands in DIR/eval.json. An interrupted run resumes from DIR/partial.jsonl when rerun with the same flags.
 
   --ali DIR             frame labels for the frame metrics
 ${DECODE_HELP_OPTIONS}`;
@@ -43,7 +43,7 @@ export const command: Command = {
       const ds = new FrameDataset(utts, { numClasses: am.model.numClasses, frontend: am.frontend, source: values.ali });
       frames = evaluateFrames(am.model, ds, am.tree ? am.tree.pdfClasses() : am.inventory);
     }
-    const { hyp, ref, notFinal } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), sups, archive, settings);
+    const { hyp, ref, notFinal, done } = decodeSet(am, lang, readLmText(values['lm-text'] ?? join(values.model, 'lm-text.txt')), sups, archive, settings, 'eval', values);
     const wer = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'hyp.txt'), hyp.join('\n') + '\n');
@@ -64,6 +64,7 @@ export const command: Command = {
       frames,
       provenance: provenance(),
     });
+    done();
     console.log(summary);
     if (frames)
       console.log(

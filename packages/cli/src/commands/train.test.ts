@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,39 @@ describe('kdasr train / align / decode / eval', () => {
     r = kdasr('decode', '--model', join(dir, 'mono2'), '--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--out', join(dir, 'dec-dev'), '--utts', join(dir, 'mono2', 'dev-utts.txt'));
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'dec-dev', 'hyp.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(devIds);
+  });
+
+  // Uses mono2 from the test above: an interrupted decode (partial.jsonl with K results and a line cut mid-write)
+  // resumes to the same hypotheses; a partial file from other settings is refused.
+  it('decode reports progress and resumes from OUT/partial.jsonl', { timeout: 30_000 }, () => {
+    const inputs = { model: join(dir, 'mono2'), corpus: join(dir, 'test'), feats: join(dir, 'feats-test') };
+    const args = (out: string) => ['decode', '--model', inputs.model, '--corpus', inputs.corpus, '--feats', inputs.feats, '--out', join(dir, out)];
+    let r = kdasr(...args('res-full'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/decode: 15\/15 utterances, [\d.]+ utt\/s, ETA 0:00/);
+    expect(r.stderr.match(/decode: \d+\/15 utterances/g)!.length).toBeLessThanOrEqual(11);
+    expect(existsSync(join(dir, 'res-full', 'partial.jsonl'))).toBe(false);
+    const hyp = readFileSync(join(dir, 'res-full', 'hyp.txt'), 'utf8');
+    const refs = readFileSync(join(dir, 'res-full', 'ref.txt'), 'utf8').split('\n');
+    const K = 6;
+    const out = join(dir, 'res-part');
+    mkdirSync(out);
+    writeFileSync(join(out, 'partial.json'), JSON.stringify({ ...inputs, options: { corpus: inputs.corpus, feats: inputs.feats, model: inputs.model } }));
+    const done = hyp.trim().split('\n').slice(0, K).map((h, i) => JSON.stringify({ id: h.split(' ')[0], r: { hyp: h, ref: refs[i], final: true } }) + '\n');
+    writeFileSync(join(out, 'partial.jsonl'), done.join('') + '{"id":"test-0');
+    r = kdasr(...args('res-part'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`decode: resuming, ${K} utterances already done`);
+    expect(readFileSync(join(out, 'hyp.txt'), 'utf8')).toBe(hyp);
+    expect(existsSync(join(out, 'partial.jsonl')) || existsSync(join(out, 'partial.json'))).toBe(false);
+
+    mkdirSync(join(dir, 'res-other'));
+    writeFileSync(join(dir, 'res-other', 'partial.json'), JSON.stringify({ ...inputs, options: {} }));
+    writeFileSync(join(dir, 'res-other', 'partial.jsonl'), '');
+    r = kdasr(...args('res-other'), '--beam', '8');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(dir, 'res-other', 'partial.jsonl')} is from a run with different settings`);
+    expect(r.stderr).toContain('delete it to start over, or use another --out');
   });
 
   // Uses ali1 from the test above (same file, run in order).

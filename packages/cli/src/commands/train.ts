@@ -3,10 +3,10 @@
  * phone alignments, an alignment directory written by `kdasr align`, or a flat start. This file also holds the
  * helpers that `align`, `decode` and `eval` share (language description, pdf mapping, scaled likelihoods).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive, parseFbankConfig } from '@kdasr/audio-features';
-import { Rng, initRuntime, provenance, writeJsonAtomic, type Classifier, type FrameOptions } from '@kdasr/core';
+import { Rng, initRuntime, provenance, writeFileAtomic, writeJsonAtomic, type Classifier, type FrameOptions } from '@kdasr/core';
 import { AlignmentSchema, MANIFEST_FILES, SupervisionSchema, readJsonl, wordsOf, type Alignment, type Supervision } from '@kdasr/corpus';
 import {
   ACOUSTIC_PRESETS,
@@ -264,6 +264,68 @@ export function uttLoglikes(am: LoadedModel, id: string, archive: FeatureArchive
 export async function startRuntime(backend: string | undefined): Promise<void> {
   const info = await initRuntime(backend ? { backend: backend as 'auto' } : {});
   console.error(`kdasr: backend ${info.backend}, ${info.threads} thread(s)`);
+}
+
+/** Settings a resumed run must share with the interrupted one: input paths (resolved) and every flag but --out/--backend. */
+export function partialSettings(values: Record<string, unknown>): unknown {
+  const path = (k: string) => (typeof values[k] === 'string' ? resolve(values[k] as string) : undefined);
+  const options = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && !['out', 'backend', 'help'].includes(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { model: path('model'), corpus: path('corpus'), feats: path('feats'), options };
+}
+
+/**
+ * Run `work` over `items` with progress on stderr (a \r line on a TTY, else a line every ~10 %) and resume:
+ * each result is appended to OUT/partial.jsonl as it finishes (settings in OUT/partial.json), and a rerun with
+ * the same settings skips the finished ids. Results come back in `items` order; call `done()` after the final
+ * outputs are written to remove the partial files.
+ */
+export function resumableRun<T extends { id: string }, R>(cmd: string, values: Record<string, unknown>, items: T[], work: (item: T) => R): { results: R[]; done: () => void } {
+  const out = values.out as string;
+  const jsonl = join(out, 'partial.jsonl');
+  const settingsFile = join(out, 'partial.json');
+  const settings = JSON.stringify(partialSettings(values));
+  const finished = new Map<string, R>();
+  if (existsSync(jsonl)) {
+    const recorded = existsSync(settingsFile) ? JSON.stringify(JSON.parse(readFileSync(settingsFile, 'utf8'))) : undefined;
+    if (recorded !== settings) throw new CliError(`${cmd}: ${jsonl} is from a run with different settings (${settingsFile}); delete it to start over, or use another --out`);
+    const lines = readFileSync(jsonl, 'utf8').split('\n').filter(Boolean);
+    const good: string[] = [];
+    lines.forEach((l, i) => {
+      try {
+        const { id, r } = JSON.parse(l) as { id: string; r: R };
+        finished.set(id, r);
+        good.push(l);
+      } catch (e) {
+        if (i < lines.length - 1) throw new CliError(`${cmd}: ${jsonl} line ${i + 1} is corrupt; delete the file to start over`);
+      }
+    });
+    writeFileAtomic(jsonl, good.map((l) => l + '\n').join('')); // drop a line truncated by a kill
+    console.error(`${cmd}: resuming, ${finished.size} utterances already done (${jsonl})`);
+  } else {
+    mkdirSync(out, { recursive: true });
+    writeFileAtomic(settingsFile, settings + '\n');
+    writeFileSync(jsonl, '');
+  }
+  const resumed = items.filter((u) => finished.has(u.id)).length;
+  const t0 = Date.now();
+  const tty = process.stderr.isTTY;
+  let n = resumed;
+  const progress = () => {
+    const rate = (n - resumed) / Math.max((Date.now() - t0) / 1000, 1e-3);
+    const eta = rate > 0 ? Math.round((items.length - n) / rate) : 0;
+    const line = `${cmd}: ${n}/${items.length} utterances, ${rate.toFixed(1)} utt/s, ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
+    if (tty) process.stderr.write(`\r${line}${n === items.length ? '\n' : ''}`);
+    else if (n === items.length || Math.floor((10 * n) / items.length) > Math.floor((10 * (n - 1)) / items.length)) process.stderr.write(line + '\n');
+  };
+  const results = items.map((u) => {
+    if (finished.has(u.id)) return finished.get(u.id)!;
+    const r = work(u);
+    appendFileSync(jsonl, JSON.stringify({ id: u.id, r }) + '\n');
+    n++;
+    progress();
+    return r;
+  });
+  return { results, done: () => [jsonl, settingsFile].forEach((f) => rmSync(f, { force: true })) };
 }
 
 const HELP = `usage: kdasr train --corpus DIR --feats DIR --exp DIR [--ali DIR | --lexicon FILE | --whole-word N] [options]
