@@ -3,9 +3,9 @@
  * distillation's `distill(student, undefined, ...)` (ordinary cross-entropy), with newbob halving and early
  * stopping on dev frame accuracy, checkpoints, and save/load with everything decoding needs in the sidecar.
  */
-import { loadModel, makeSidecar, saveModel, type BatchSource, type Classifier } from '@kdasr/core';
+import { loadModel, makeSidecar, saveModel, type BatchSource, type Classifier, type Teacher } from '@kdasr/core';
 import type { CmvnStatsJson } from '@kdasr/audio-features';
-import { EnsembleTeacher, MlpClassifier, ModelTeacher, distill, frameAccuracy, type DistillResult, type EnsembleCombine, type ProgressEvent } from '@kdasr/distillation';
+import { EnsembleTeacher, MlpClassifier, ModelTeacher, distill, frameAccuracy, type DistillOptions, type DistillResult, type EnsembleCombine, type ProgressEvent } from '@kdasr/distillation';
 import { NativeClassifier, createStudent, resolveEngine, type NativeMlp } from '@kdasr/native';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -69,6 +69,17 @@ export interface TrainAcousticOptions {
    * and the model saves as the same TF.js layers model.
    */
   engine?: 'native' | 'tfjs' | 'auto';
+  /**
+   * Distil instead of training on hard labels alone: soft targets from this teacher (a model, an ensemble, stored
+   * logits) on `train` as the transfer set, with `distillation`'s loss settings (distill()'s defaults otherwise:
+   * T = 2, hard weight 0.5, T² on).
+   */
+  teacher?: Teacher;
+  distillation?: Pick<DistillOptions, 'temperature' | 'softWeight' | 'hardWeight' | 'scaleByTemperatureSquared' | 'lossKind'>;
+  /** Dev metric (default frame accuracy); called once per epoch, so it can also record other curves. */
+  devMetric?: (model: Classifier, dev: BatchSource) => number;
+  /** Keep the best dev epoch's weights when early stopping (default true); false keeps the last epoch's. */
+  restoreBest?: boolean;
 }
 
 type LayersModelOf = ReturnType<MlpClassifier['toLayersModel']>;
@@ -143,14 +154,15 @@ export async function trainAcousticModel(options: TrainAcousticOptions): Promise
   });
   const model: AcousticClassifier =
     created.engine === 'native' ? new NativeAcousticModel(created.mlp!) : new TfjsAcousticModel(created.classifier as MlpClassifier);
-  const result = await distill(created.student, undefined, train, {
+  const result = await distill(created.student, options.teacher, train, {
+    ...(options.teacher ? options.distillation ?? {} : {}),
     epochs: config.epochs,
     batchSize: config.batchSize,
     optimizer: config.optimizer,
     schedule: config.newbob ? { kind: 'newbob', factor: config.newbob.factor, minDelta: config.newbob.minDelta } : undefined,
     seed,
-    validation: dev ? { source: dev } : undefined,
-    earlyStopping: config.patience > 0 ? { patience: config.patience, restoreBest: true } : undefined,
+    validation: dev ? { source: dev, ...(options.devMetric ? { metric: options.devMetric } : {}) } : undefined,
+    earlyStopping: config.patience > 0 ? { patience: config.patience, restoreBest: options.restoreBest ?? true } : undefined,
     checkpointDir: options.checkpointDir,
     onProgress: options.onProgress,
     progress: options.progress ?? false,

@@ -59,6 +59,14 @@ describe('phonetic decision tree', () => {
     const back = PhoneticTree.fromJSON(JSON.parse(JSON.stringify(tree.toJSON())));
     expect(back.mapper().pdfOf('a', null, 'c', 0)).toBe(pdf('c'));
     expect(() => tree.pdfOf('zz', null, null, 0)).toThrow(/no root for phone "zz"/);
+    // Names: phone.state plus the answers that lead to the leaf.
+    const names = tree.pdfNames();
+    expect(names).toHaveLength(7);
+    expect(names[tree.pdfOf('sil', null, null, 0)]).toBe('sil.0');
+    const split = [names[pdf('b')], names[pdf('d')]];
+    expect(split.every((n) => /^a\.0 \[R/.test(n))).toBe(true);
+    // The two halves answer one question opposite ways (∈ vs ∉, or = vs ≠).
+    expect(split.some((n) => /R(∈|=)/.test(n)) && split.some((n) => /R(∉|≠)/.test(n))).toBe(true);
   });
 
   it('maps aligned frames to pdfs with the contexts the stats used, and names each pdf\'s phone', () => {

@@ -240,6 +240,33 @@ export class PhoneticTree {
     return out;
   }
 
+  /**
+   * A readable name per pdf: `phone.state` and the answers on its path from the root, e.g. `ae.1 [L∈{p,t,k} R∉{m,n}]`
+   * (`#` is the word boundary; sets longer than `maxSet` phones are shortened with their size).
+   */
+  pdfNames(maxSet = 6): string[] {
+    const out: string[] = new Array(this.numPdfs);
+    const show = (set: string[]) => (set.length <= maxSet ? set.map((p) => (p === BOUNDARY ? '#' : p)).join(',') : `${set.slice(0, maxSet).map((p) => (p === BOUNDARY ? '#' : p)).join(',')},…(${set.length})`);
+    let k = 0;
+    this.json.phones.forEach((p, i) => {
+      for (let s = 0; s < this.json.numStates[i]; s++) {
+        const walk = (n: TreeNode, path: string[]): void => {
+          if ('leaf' in n) {
+            out[n.leaf] = `${p}.${s}${path.length ? ` [${path.join(' ')}]` : ''}`;
+            return;
+          }
+          const q = this.json.questions[n.question];
+          const side = q.position === 'left' ? 'L' : 'R';
+          const one = q.set.length === 1;
+          walk(n.yes, [...path, `${side}${one ? '=' : '∈{'}${show(q.set)}${one ? '' : '}'}`]);
+          walk(n.no, [...path, `${side}${one ? '≠' : '∉{'}${show(q.set)}${one ? '' : '}'}`]);
+        };
+        walk(this.json.roots[k++], []);
+      }
+    });
+    return out;
+  }
+
   /** The pdfs as output classes for evaluateFrames (phone accuracy and confusions by each pdf's phone). */
   pdfClasses(): { numClasses: number; phones: readonly string[]; phoneIndex(p: string): number; phoneOfClass(c: number): string } {
     const roots = this.pdfRoots();

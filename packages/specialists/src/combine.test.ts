@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@kdasr/core';
-import { arithmeticCombine, combineWithSpecialists, eq5Objective, expandSpecialist, geometricCombine, solveEq5, type SpecialistTerm } from './combine.js';
+import { arithmeticCombine, combineWithSpecialists, eq5Objective, expandSpecialist, geometricCombine, solveEq5, solveEq5Reduced, type SpecialistTerm } from './combine.js';
 
 function randomDist(rng: Rng, n: number, scale = 1.5): number[] {
   const z = Array.from({ length: n }, () => rng.normal(0, scale));
@@ -140,5 +140,49 @@ describe('combineWithSpecialists', () => {
     let s = 0;
     for (let j = 0; j < c; j++) s += top2.probs[4 + j];
     expect(s).toBeCloseTo(1, 12);
+  });
+});
+
+describe('solveEq5Reduced', () => {
+  it('lumping the classes outside every active subset gives the full solution', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 20; trial++) {
+      const c = 6 + rng.int(30);
+      const pg = randomDist(rng, c, 2.5);
+      const pick = (k: number) => Array.from(rng.permutation(c).subarray(0, k));
+      const terms: SpecialistTerm[] = Array.from({ length: 1 + rng.int(3) }, () => {
+        const subset = pick(2 + rng.int(3));
+        return { subset, probs: randomDist(rng, subset.length + 1, 2.5) };
+      });
+      const full = solveEq5(pg, terms);
+      const red = solveEq5Reduced(pg, terms);
+      expect(red.stoppedBy).not.toBe('max-iterations');
+      expect(red.q).toHaveLength(c);
+      for (let j = 0; j < c; j++) expect(Math.abs(red.q[j] - full.q[j])).toBeLessThan(1e-8);
+      expect(Math.abs(eq5Objective(pg, terms, red.q) - full.objective)).toBeLessThan(1e-10);
+    }
+    // A rest without mass, or nothing left to lump: the full problem is solved.
+    const pg0 = [0.5, 0, 0, 0.5];
+    const t0 = [{ subset: [0, 3], probs: [0.6, 0.3, 0.1] }];
+    expect(Array.from(solveEq5Reduced(pg0, t0).q)).toEqual(Array.from(solveEq5(pg0, t0).q));
+    const t1 = [{ subset: [0, 1, 2], probs: [0.6, 0.2, 0.1, 0.1] }];
+    expect(Array.from(solveEq5Reduced([0.1, 0.2, 0.3, 0.4], t1).q)).toEqual(Array.from(solveEq5([0.1, 0.2, 0.3, 0.4], t1).q));
+  });
+
+  it('combineWithSpecialists gives the same combination with and without the reduction', () => {
+    const rng = new Rng(12);
+    const c = 40;
+    const n = 30;
+    const generalist = Float64Array.from({ length: n * c }, () => 0);
+    for (let r = 0; r < n; r++) generalist.set(randomDist(rng, c, 2), r * c);
+    const specialists = [[0, 1, 2, 3], [3, 4, 5], [10, 11, 12, 13, 14]].map((subset) => {
+      const probs = new Float64Array(n * (subset.length + 1));
+      for (let r = 0; r < n; r++) probs.set(randomDist(rng, subset.length + 1), r * (subset.length + 1));
+      return { subset, probs };
+    });
+    const a = combineWithSpecialists({ generalist, numClasses: c, specialists, topN: 3 });
+    const b = combineWithSpecialists({ generalist, numClasses: c, specialists, topN: 3, reduce: false });
+    expect(Array.from(a.active)).toEqual(Array.from(b.active));
+    for (let i = 0; i < n * c; i++) expect(Math.abs(a.probs[i] - b.probs[i])).toBeLessThan(1e-8);
   });
 });

@@ -155,6 +155,20 @@ export function predictionCovariance(
   const c = classifier.numClasses;
   const acc = new CovarianceAccumulator(c);
   for (const b of source.batches({ batchSize: options.batchSize ?? 256 })) {
+    if (classifier.logitsHost) {
+      // Engines with a host path (the native one): softmax on the host, no tensors.
+      const z = classifier.logitsHost(b.features, b.size);
+      const host = new Float64Array(z.length);
+      for (let o = 0; o < z.length; o += c) {
+        let m = -Infinity;
+        for (let j = 0; j < c; j++) m = Math.max(m, z[o + j] / t);
+        let s = 0;
+        for (let j = 0; j < c; j++) s += host[o + j] = Math.exp(z[o + j] / t - m);
+        for (let j = 0; j < c; j++) host[o + j] /= s;
+      }
+      acc.add(host, b.size);
+      continue;
+    }
     const p = tf.tidy(() => tf.softmax(tf.div(classifier.logits(tf.tensor2d(b.features, [b.size, b.featureDim]), false), t)));
     const host = p.dataSync() as Float32Array;
     p.dispose();

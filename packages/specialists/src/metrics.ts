@@ -56,6 +56,23 @@ export function specialistMetrics(input: {
   const n = labels.length;
   if (input.generalist.length !== n * c || input.combined.length !== n * c)
     throw new Error(`specialistMetrics: expected ${n} x ${c} probabilities for ${n} labels`);
+  const gp = Int32Array.from({ length: n }, (_, r) => argmaxRow(input.generalist, r * c, c));
+  const cp = Int32Array.from({ length: n }, (_, r) => argmaxRow(input.combined, r * c, c));
+  return specialistMetricsFromPredictions({ labels, generalist: gp, combined: cp, numClasses: c, subsets: input.subsets });
+}
+
+/** specialistMetrics from top-1 predictions (class indices) instead of distributions. */
+export function specialistMetricsFromPredictions(input: {
+  labels: Int32Array;
+  generalist: Int32Array;
+  combined: Int32Array;
+  numClasses: number;
+  subsets: readonly (readonly number[])[];
+}): SpecialistMetrics {
+  const { labels, numClasses: c } = input;
+  const n = labels.length;
+  if (input.generalist.length !== n || input.combined.length !== n)
+    throw new Error(`specialistMetrics: expected ${n} predictions for ${n} labels, got ${input.generalist.length} and ${input.combined.length}`);
   const cover = new Int32Array(c);
   for (const s of input.subsets) for (const j of s) cover[j]++;
   const rows = new Map<number, CoverageRow>();
@@ -68,8 +85,9 @@ export function specialistMetrics(input: {
   for (let r = 0; r < n; r++) {
     const y = labels[r];
     if (y < 0) continue;
-    const g = argmaxRow(input.generalist, r * c, c) === y ? 1 : 0;
-    const k = argmaxRow(input.combined, r * c, c) === y ? 1 : 0;
+    if (y >= c) throw new Error(`specialistMetrics: label ${y} at ${r} is outside [0, ${c})`);
+    const g = input.generalist[r] === y ? 1 : 0;
+    const k = input.combined[r] === y ? 1 : 0;
     total++;
     gc += g;
     cc += k;

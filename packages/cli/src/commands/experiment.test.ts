@@ -27,10 +27,11 @@ describe('kdasr experiment (dispatcher and options)', () => {
     const none = await run();
     expect(none.code).toBe(2);
     expect(none.stdout).toContain('usage: kdasr experiment <name>');
-    expect(none.stdout).toMatch(/\n {2}mnist {2}MNIST distillation/);
+    expect(none.stdout).toMatch(/\n {2}mnist +MNIST distillation/);
     await expect(run('cifar')).rejects.toThrow(CliError);
     await expect(run('cifar')).rejects.toThrow(/unknown experiment "cifar"/);
-    expect(Object.keys(experiments)).toEqual(['mnist']);
+    expect(Object.keys(experiments)).toEqual(['mnist', 'asr', 'specialists']);
+    expect(none.stdout).toMatch(/\n {2}asr +speech Table 1/);
   });
 
   it('validates mnist options before doing any work', async () => {
@@ -43,6 +44,20 @@ describe('kdasr experiment (dispatcher and options)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--preset P');
     expect(help.stdout).toContain('--engine E');
+  });
+});
+
+describe('kdasr experiment asr (options)', () => {
+  it('validates options before doing any work, and documents the stages', async () => {
+    await expect(run('asr', '--preset', 'huge')).rejects.toThrow(/--preset must be one of smoke, quick, medium, paper, got "huge"/);
+    await expect(run('asr', '--engine', 'gpu')).rejects.toThrow(/--engine must be one of native, tfjs, auto, got "gpu"/);
+    await expect(run('asr', '--preset', 'smoke', '--backend', 'gpu')).rejects.toThrow(/--backend must be one of/);
+    await expect(run('asr', 'extra')).rejects.toThrow(/unexpected argument "extra"/);
+    await expect(run('asr', '--preset', 'smoke', '--out', join(dir, 'asr-bad'), '--stage', 'decode')).rejects.toThrow(/--stage decode: expected a stage number 0-7 or a name \(corpus, features, labels, ensemble, teacher-logits, students, score, report\)/);
+    await expect(run('asr', '--preset', 'smoke', '--out', join(dir, 'asr-bad'), '--stage', 'students')).rejects.toThrow(/stage 5 \(students\) reads the outputs of stage "teacher-logits", which is not complete/);
+    const help = await run('asr', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('0 corpus  1 features  2 labels  3 ensemble  4 teacher-logits  5 students  6 score  7 report');
   });
 });
 

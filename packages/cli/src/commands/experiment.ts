@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { BACKENDS, initRuntime, type BackendRequest } from '@kdasr/core';
 import { PRESET_NAMES, SOURCE_ALIASES, getPreset, runMnistExperiment } from '@kdasr/mnist';
+import { ASR_PRESET_NAMES, asrPreset, runAsrExperiment } from '@kdasr/experiments';
 import { CliError, parseCommandArgs } from '../args.js';
+import { specialistsExperiment } from './experiment-specialists.js';
 import type { Command } from './registry.js';
 
 /** One experiment: `kdasr experiment <name> ...`. New ones (asr, specialists) are added to `experiments`. */
@@ -77,8 +79,67 @@ const mnist: Experiment = {
   },
 };
 
-/** Registered experiments; `asr` and `specialists` join here when their packages exist. */
-export const experiments: Record<string, Experiment> = { mnist };
+const asrHelp = `usage: kdasr experiment asr [--preset smoke|quick|medium|paper] [--out DIR] [--stage N] [--stop-stage N]
+                         [--force] [--engine E] [--backend B]
+
+Reruns §4 (Table 1) and §6 (Table 5) of Hinton, Vinyals & Dean (2015) on synthesised speech: an ensemble of
+DNN acoustic models differing only in their initialisation, single models distilled from it at several
+temperatures with the hard-target term at weight 0.5, ablations (T² scale, arithmetic vs geometric mean,
+soft-only, logit matching, stored top-k logits), and 3% of the training frames with hard vs soft targets.
+Writes RESULTS.md (tables beside the paper's, plots), results.json and every artifact under DIR.
+
+stages (each skipped when its outputs are complete for the current config, so a rerun resumes):
+  0 corpus  1 features  2 labels  3 ensemble  4 teacher-logits  5 students  6 score  7 report
+
+options:
+  --preset P      smoke (tests), quick (default; under 30 min on 2 cores), medium (about an hour; the numbers
+                  of record), paper (the paper's shapes; a GPU-class machine)
+  --out DIR       output directory (default exp/asr-<preset>)
+  --stage N       first stage to run (number or name); --stop-stage N: last stage to run
+  --force         rerun the stages in range even when complete
+  --engine E      native | tfjs | auto (default: the preset's, auto = native when the addon loads)
+  --backend B     tfjs backend, ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto)`;
+
+const asr: Experiment = {
+  summary: 'speech Table 1 and Table 5: ensemble, distilled students, ablations (--preset smoke|quick|medium|paper)',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      'experiment asr',
+      argv,
+      { preset: { type: 'string' }, out: { type: 'string' }, stage: { type: 'string' }, 'stop-stage': { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' }, engine: { type: 'string' } },
+      asrHelp,
+    );
+    if (values.help) return (console.log(asrHelp), 0);
+    if (positionals.length > 0) throw new CliError(`experiment asr: unexpected argument "${positionals[0]}"\n\n${asrHelp}`);
+    const presetName = values.preset ?? 'quick';
+    if (!(ASR_PRESET_NAMES as readonly string[]).includes(presetName))
+      throw new CliError(`experiment asr: --preset must be one of ${ASR_PRESET_NAMES.join(', ')}, got "${presetName}"\n\n${asrHelp}`);
+    const engine = values.engine;
+    if (engine !== undefined && !ENGINES.includes(engine)) throw new CliError(`experiment asr: --engine must be one of ${ENGINES.join(', ')}, got "${engine}"\n\n${asrHelp}`);
+    const config = asrPreset(presetName, engine ? { engine } : {});
+    const backend = parseBackend('asr', values.backend, asrHelp);
+    const outDir = values.out ?? join('exp', `asr-${presetName}`);
+    const rt = await initRuntime(backend ? { backend } : {});
+    console.error(`backend: ${rt.backend}, ${rt.threads} thread(s)${rt.patchedKernels ? ', patched matMul kernels' : ''}; engine ${config.engine}; preset ${config.name}: ${config.description}`);
+    let r;
+    try {
+      r = await runAsrExperiment({ config, expDir: outDir, stage: values.stage, stopStage: values['stop-stage'], force: values.force, command: ['kdasr experiment asr', ...argv].join(' ') });
+    } catch (e) {
+      const m = (e as Error).message;
+      if (/^--stage|^--stop-stage|^stage \d+ \(/.test(m)) throw new CliError(`experiment asr: ${m}`);
+      throw e;
+    }
+    if (r.tables) {
+      console.log(`\nSpeech experiments, preset ${config.name} (${outDir}):\n`);
+      console.log(r.tables);
+      console.log(`\nwrote ${join(outDir, 'RESULTS.md')} and ${join(outDir, 'results.json')}; this invocation ${Math.round(r.wallSeconds)} s`);
+    } else console.log(`stopped after stage ${values['stop-stage']}; outputs in ${outDir} (${Math.round(r.wallSeconds)} s)`);
+    return 0;
+  },
+};
+
+/** Registered experiments. */
+export const experiments: Record<string, Experiment> = { mnist, asr, specialists: specialistsExperiment };
 
 function usage(): string {
   const width = Math.max(...Object.keys(experiments).map((n) => n.length));
@@ -94,7 +155,7 @@ function usage(): string {
 
 export const command: Command = {
   name: 'experiment',
-  summary: 'rerun one of the paper\u2019s experiments and print our numbers beside its (mnist)',
+  summary: 'rerun one of the paper\u2019s experiments and print our numbers beside its (mnist, asr, specialists)',
   async run(argv) {
     const [name, ...rest] = argv;
     if (!name || name === '--help' || name === '-h') {

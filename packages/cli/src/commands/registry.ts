@@ -11,7 +11,7 @@ export interface Command {
 
 export const commandLoaders: Record<string, { summary: string; load: () => Promise<Command> }> = {
   env: { summary: 'show the tensor backend, threads and versions (--json)', load: async () => (await import('./env.js')).command },
-  experiment: { summary: 'rerun one of the paper\u2019s experiments and print our numbers beside its (mnist)', load: async () => (await import('./experiment.js')).command },
+  experiment: { summary: 'rerun one of the paper\u2019s experiments and print our numbers beside its (mnist, asr, specialists)', load: async () => (await import('./experiment.js')).command },
   features: { summary: 'compute fbank/MFCC features for a list of WAVs into an archive (dump: export .npy)', load: async () => (await import('./features.js')).command },
   score: { summary: 'word error rate of hypothesis vs reference Kaldi text files (--json, --report)', load: async () => (await import('./score.js')).command },
   train: { summary: 'train a DNN-HMM acoustic model (flat start, corpus or kdasr-align labels)', load: async () => (await import('./train.js')).command },

@@ -1,0 +1,284 @@
+/**
+ * The speech recipe's data stages: synthesise the corpus (espeak-ng voices, noise, reverb, with the synthesiser's
+ * own phone alignments), compute fbank features, and turn the alignments into frame targets over monophone or
+ * tree-tied HMM states. `loadFrameTask` then gives the train / dev / test frame datasets every later stage (and
+ * the specialists recipe) trains on.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, type FeatureMatrix } from '@kdasr/audio-features';
+import { writeJsonAtomic, type FrameOptions } from '@kdasr/core';
+import {
+  AlignmentSchema,
+  MANIFEST_FILES,
+  PRESETS,
+  RecordingSchema,
+  SupervisionSchema,
+  readJsonl,
+  readSplits,
+  resolveAudioPath,
+  synthCorpus,
+  wordsOf,
+  type Preset,
+  type Supervision,
+} from '@kdasr/corpus';
+import {
+  FrameDataset,
+  Frontend,
+  PhoneticTree,
+  accumulateTreeStats,
+  boundaryFrame,
+  buildTree,
+  labelsFromPhoneSegments,
+  treeLabels,
+  type AlignedUtterance,
+  type FrontendConfigInput,
+  type StateInventory,
+} from '@kdasr/acoustic-models';
+import { inventoryOf, makeLang, type Lang } from '../lang.js';
+import { asrPreset, type AsrRecipeConfig } from './config.js';
+import { runStages, type Stage } from '../stages.js';
+
+export const CORPUS_DIR = 'corpus';
+export const FEATS_DIR = 'feats';
+export const DATA_DIR = 'data';
+
+/** Frame options of the fbank the features stage computes (16 kHz synthesis, 25 ms / 10 ms, snip edges). */
+export function featureFrameOptions(sampleRateHz: number): FrameOptions {
+  return { sampleRateHz, frameLengthMs: 25, frameShiftMs: 10, snipEdges: true };
+}
+
+function corpusPreset(c: AsrRecipeConfig): Preset {
+  return {
+    name: `asr-${c.name}`,
+    speakers: c.corpus.speakers,
+    utterancesPerSpeaker: c.corpus.utterancesPerSpeaker,
+    ...(c.corpus.maxWords ? { maxWords: c.corpus.maxWords } : {}),
+    conditions: { ...PRESETS.small.conditions, clean: c.corpus.cleanFraction },
+    devSpeakers: c.corpus.devSpeakers,
+    testSpeakers: c.corpus.testSpeakers,
+    speakersPerShard: c.corpus.speakersPerShard,
+  };
+}
+
+export const corpusStage: Stage<AsrRecipeConfig> = {
+  name: 'corpus',
+  outputs: [CORPUS_DIR],
+  description: 'synthesise the corpus with espeak-ng (voices, noise, reverb; phone alignments from the synthesiser)',
+  configSlice: (c) => ({ corpus: corpusPreset(c), seed: c.seed }),
+  async run(c, ctx) {
+    const s = await synthCorpus({ preset: corpusPreset(c), seed: c.seed, outDir: join(ctx.expDir, CORPUS_DIR), jobs: c.corpus.jobs, log: ctx.log });
+    return { utterances: s.utterances, skipped: s.skipped, speakers: s.speakers, hours: s.hours, vocabulary: s.vocabulary, phones: s.phones };
+  },
+};
+
+function featureConfig(c: AsrRecipeConfig): unknown {
+  return { kind: 'fbank', options: { numMelBins: c.features.numMelBins } };
+}
+
+export const featuresStage: Stage<AsrRecipeConfig> = {
+  name: 'features',
+  outputs: [FEATS_DIR],
+  description: 'log-mel filterbanks (Kaldi-compatible, 25 ms / 10 ms) for every utterance',
+  configSlice: (c) => featureConfig(c),
+  after: ['corpus'],
+  async run(c, ctx) {
+    const corpus = join(ctx.expDir, CORPUS_DIR);
+    const recs = new Map(readJsonl(join(corpus, MANIFEST_FILES.recordings), RecordingSchema).map((r) => [r.id, r]));
+    const sups = readJsonl(join(corpus, MANIFEST_FILES.supervisions), SupervisionSchema);
+    const extractor = new FeatureExtractor(featureConfig(c));
+    const writer = FeatureArchiveWriter.open(join(ctx.expDir, FEATS_DIR), { config: extractor.config, commitEvery: 50 });
+    let frames = 0;
+    let done = 0;
+    const t0 = Date.now();
+    for (const [i, s] of sups.entries()) {
+      if (writer.has(s.id)) continue;
+      const rec = recs.get(s.recordingId);
+      if (!rec) throw new Error(`${join(corpus, MANIFEST_FILES.supervisions)}: ${s.id} names recording ${s.recordingId}, which recordings.jsonl lacks; resynthesise (--stage 0)`);
+      const r = extractor.fromFile(resolveAudioPath(corpus, rec.path));
+      writer.append(s.id, r.features, { sampleRateHz: r.sampleRateHz });
+      frames += r.features.numFrames;
+      done++;
+      if (done % 200 === 0) ctx.log(`  features: ${i + 1}/${sups.length} utterances (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    writer.close();
+    return { utterances: sups.length, computedNow: done, framesNow: frames };
+  },
+};
+
+/** One utterance's targets: per-frame class (tree pdf or monophone state) and monophone state. */
+interface LabelLine {
+  id: string;
+  split: 'train' | 'dev' | 'test';
+  speaker: string;
+  labels: number[];
+  mono: number[];
+}
+
+export const LABELS_FILE = 'labels.jsonl';
+export const LANG_FILE = 'lang.json';
+export const TREE_FILE = 'tree.json';
+
+interface FrameSegments {
+  segments: { phone: string; startFrame: number; endFrame: number; wordIndex?: number }[];
+  states: Int32Array;
+  mono: Int32Array;
+}
+
+/** Monophone frame labels plus frame-level phone segments and per-frame HMM states, from an alignment in seconds. */
+function frameSegments(phones: { phone: string; startSec: number; endSec: number; wordIndex?: number }[], numFrames: number, fo: FrameOptions, inventory: StateInventory, lang: Lang, id: string): FrameSegments {
+  const mono = labelsFromPhoneSegments(phones, numFrames, fo, inventory, { fillPhone: lang.silencePhone, where: id });
+  const segments: FrameSegments['segments'] = [];
+  let prev = 0;
+  for (const p of phones) {
+    const a = Math.min(numFrames, boundaryFrame(p.startSec, fo));
+    const b = Math.min(numFrames, boundaryFrame(p.endSec, fo));
+    // Frames no phone covers were filled with silence: make them silence segments so segments tile the utterance.
+    if (a > prev) segments.push({ phone: lang.silencePhone, startFrame: prev, endFrame: a });
+    if (b > a) segments.push({ phone: p.phone, startFrame: a, endFrame: b, ...(p.wordIndex !== undefined ? { wordIndex: p.wordIndex } : {}) });
+    prev = Math.max(prev, b);
+  }
+  if (prev < numFrames) segments.push({ phone: lang.silencePhone, startFrame: prev, endFrame: numFrames });
+  const states = Int32Array.from(mono, (c) => inventory.stateOfClass(c));
+  return { segments, states, mono };
+}
+
+export const labelsStage: Stage<AsrRecipeConfig> = {
+  name: 'labels',
+  outputs: [DATA_DIR],
+  description: 'frame targets from the synthesiser\u2019s phone alignments (monophone states, tied by a phonetic tree when configured)',
+  configSlice: (c) => ({ labels: c.labels, treeCmvn: 'utterance' }),
+  after: ['features'],
+  async run(c, ctx) {
+    const corpus = join(ctx.expDir, CORPUS_DIR);
+    const out = join(ctx.expDir, DATA_DIR);
+    mkdirSync(out, { recursive: true });
+    const sups = readJsonl(join(corpus, MANIFEST_FILES.supervisions), SupervisionSchema);
+    const alis = new Map(readJsonl(join(corpus, MANIFEST_FILES.alignments), AlignmentSchema).map((a) => [a.id, a]));
+    const splits = readSplits(join(corpus, MANIFEST_FILES.splits));
+    const splitOf = new Map<string, 'train' | 'dev' | 'test'>();
+    for (const name of ['train', 'dev', 'test'] as const) for (const spk of splits[name]) splitOf.set(spk, name);
+    const lang = makeLang({ lexiconFile: join(corpus, 'lexicon.txt'), words: [], statesPerPhone: c.labels.statesPerPhone, statesPerSilence: c.labels.statesPerSilence });
+    const inventory = inventoryOf(lang);
+    const archive = FeatureArchive.open(join(ctx.expDir, FEATS_DIR));
+    const utts: { sup: Supervision; split: 'train' | 'dev' | 'test'; features: FeatureMatrix; fs: FrameSegments }[] = [];
+    let skipped = 0;
+    for (const s of sups) {
+      const a = alis.get(s.id);
+      const split = splitOf.get(s.speaker);
+      if (!a || !archive.has(s.id) || !split) {
+        skipped++;
+        continue;
+      }
+      const features = archive.get(s.id);
+      const fo = featureFrameOptions(Number(archive.entry(s.id).meta?.sampleRateHz) || 16000);
+      utts.push({ sup: s, split, features, fs: frameSegments(a.phones, features.numFrames, fo, inventory, lang, s.id) });
+    }
+    let tree: PhoneticTree | undefined;
+    if (c.labels.treeLeaves !== null) {
+      // Tree statistics on the training split's CMVN'd, unspliced features (Kaldi: acc-tree-stats on the train set).
+      const fe = new Frontend({ ...frontendOf(c), splice: { left: 0, right: 0 } });
+      const train = utts.filter((u) => u.split === 'train');
+      fe.fit(train.map((u) => ({ id: u.sup.id, features: u.features, speaker: u.sup.speaker })));
+      const aligned: AlignedUtterance[] = train.map((u) => ({ features: fe.normalise({ id: u.sup.id, features: u.features, speaker: u.sup.speaker }), segments: u.fs.segments, states: u.fs.states }));
+      const leaves = Math.max(c.labels.treeLeaves, inventory.numClasses);
+      tree = buildTree(accumulateTreeStats(aligned, inventory), inventory, { targetLeaves: leaves, minCount: c.labels.treeMinCount });
+      ctx.log(`  tree: ${tree.numPdfs} pdfs (asked for ${c.labels.treeLeaves}) from ${inventory.numClasses} monophone states`);
+      writeJsonAtomic(join(out, TREE_FILE), { tree: tree.toJSON(), config: { targetLeaves: c.labels.treeLeaves, minCount: c.labels.treeMinCount }, numPdfs: tree.numPdfs });
+    }
+    const lines: string[] = [];
+    const counts = { train: 0, dev: 0, test: 0 };
+    const frames = { train: 0, dev: 0, test: 0 };
+    for (const u of utts) {
+      const labels = tree ? treeLabels(tree, inventory, { segments: u.fs.segments, states: u.fs.states, numFrames: u.fs.mono.length }, u.sup.id) : u.fs.mono;
+      const line: LabelLine = { id: u.sup.id, split: u.split, speaker: u.sup.speaker, labels: Array.from(labels), mono: Array.from(u.fs.mono) };
+      lines.push(JSON.stringify(line));
+      counts[u.split]++;
+      frames[u.split] += labels.length;
+    }
+    writeJsonAtomic(join(out, LANG_FILE), lang);
+    writeFileSync(join(out, 'lm-text.txt'), sups.filter((s) => splitOf.get(s.speaker) === 'train').map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
+    writeJsonAtomic(join(out, 'stats.json'), { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses, phones: lang.phones.length });
+    // labels.jsonl appears complete or not at all (temp name, then rename).
+    const tmp = join(out, `${LABELS_FILE}.tmp`);
+    writeFileSync(tmp, lines.join('\n') + '\n');
+    renameSync(tmp, join(out, LABELS_FILE));
+    archive.close();
+    return { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses };
+  },
+};
+
+export function frontendOf(c: AsrRecipeConfig): FrontendConfigInput {
+  return { splice: { left: c.model.contextLeft, right: c.model.contextRight }, cmvn: { mode: 'utterance', normVars: false } };
+}
+
+export interface FrameTask {
+  name: string;
+  description: string;
+  train: FrameDataset;
+  dev: FrameDataset;
+  test: FrameDataset;
+  numClasses: number;
+  inputDim: number;
+  /** Per class: `phone.state [tree questions]` for tied states, `phone.state` for monophone ones. */
+  classNames: string[];
+  phoneOfClass: string[];
+}
+
+export interface LoadedAsrData {
+  task: FrameTask;
+  lang: Lang;
+  inventory: StateInventory;
+  tree?: PhoneticTree;
+  /** Test utterances in corpus order (decoding needs their ids, speakers and transcripts). */
+  testSups: Supervision[];
+  archive: FeatureArchive;
+  frameOptions: FrameOptions;
+}
+
+/** The frame datasets of a recipe directory whose data stages are complete. */
+export function loadAsrData(expDir: string, config: AsrRecipeConfig): LoadedAsrData {
+  const data = join(expDir, DATA_DIR);
+  const f = join(data, LABELS_FILE);
+  if (!existsSync(f)) throw new Error(`${f} does not exist; run the recipe's data stages first (kdasr experiment asr --stop-stage labels)`);
+  const lang = JSON.parse(readFileSync(join(data, LANG_FILE), 'utf8')) as Lang;
+  const inventory = inventoryOf(lang);
+  const treeFile = join(data, TREE_FILE);
+  const tree = existsSync(treeFile) ? PhoneticTree.fromJSON((JSON.parse(readFileSync(treeFile, 'utf8')) as { tree: ConstructorParameters<typeof PhoneticTree>[0] }).tree) : undefined;
+  const archive = FeatureArchive.open(join(expDir, FEATS_DIR));
+  const bySplit = { train: [] as { id: string; features: FeatureMatrix; labels: Int32Array; speaker: string }[], dev: [] as never[], test: [] as never[] } as Record<'train' | 'dev' | 'test', { id: string; features: FeatureMatrix; labels: Int32Array; speaker: string }[]>;
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const j = JSON.parse(line) as LabelLine;
+    bySplit[j.split].push({ id: j.id, features: archive.get(j.id), labels: Int32Array.from(j.labels), speaker: j.speaker });
+  }
+  const numClasses = tree ? tree.numPdfs : inventory.numClasses;
+  const make = (split: 'train' | 'dev' | 'test') => new FrameDataset(bySplit[split], { numClasses, frontend: new Frontend(frontendOf(config)), source: `${expDir} (${split})` });
+  const train = make('train');
+  const classNames = tree ? tree.pdfNames() : Array.from({ length: numClasses }, (_, k) => inventory.className(k));
+  const phoneOfClass = tree ? tree.pdfRoots().map((r) => r.phone) : Array.from({ length: numClasses }, (_, k) => inventory.phoneOfClass(k));
+  const testIds = new Set(bySplit.test.map((u) => u.id));
+  const testSups = readJsonl(join(expDir, CORPUS_DIR, MANIFEST_FILES.supervisions), SupervisionSchema).filter((s) => testIds.has(s.id));
+  const task: FrameTask = {
+    name: 'speech-tied-states',
+    description: `synthetic espeak-ng speech (${resolve(expDir)}): ${bySplit.train.length}/${bySplit.dev.length}/${bySplit.test.length} train/dev/test utterances, ${train.size} training frames, ${numClasses} ${tree ? 'tied context-dependent states' : 'monophone states'}, ${train.featureDim}-dim spliced fbank`,
+    train,
+    dev: make('dev'),
+    test: make('test'),
+    numClasses,
+    inputDim: train.featureDim,
+    classNames,
+    phoneOfClass,
+  };
+  return { task, lang, inventory, tree, testSups, archive, frameOptions: featureFrameOptions(16000) };
+}
+
+export const DATA_STAGES = [corpusStage, featuresStage, labelsStage];
+
+/** Run the data stages of a preset into expDir (default exp/asr-<preset>), skipping complete ones, and load the splits. */
+export async function prepareAsrFrameTask(options: { preset: 'quick' | 'medium' | 'smoke'; expDir?: string; log?: (line: string) => void }): Promise<FrameTask> {
+  const config = asrPreset(options.preset);
+  const expDir = options.expDir ?? join('exp', `asr-${options.preset}`);
+  await runStages(DATA_STAGES, config, { expDir, log: options.log });
+  return loadAsrData(expDir, config).task;
+}

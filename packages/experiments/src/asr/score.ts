@@ -1,0 +1,127 @@
+/**
+ * The speech recipe's scoring stage: test frame accuracy of every system, and WER from a real decode (bigram LM
+ * from the training transcripts, HMM topology with the model's state priors, Viterbi beam search) scored with a
+ * word alignment. Each system's result is written on its own, so an interrupted stage resumes system by system.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic, type Classifier } from '@kdasr/core';
+import { wordsOf } from '@kdasr/corpus';
+import { EnsembleClassifier, Frontend, loadAcousticModel, logPosteriors, type AcousticClassifier } from '@kdasr/acoustic-models';
+import { IndexSubset, frameAccuracy } from '@kdasr/distillation';
+import { BigramLm, ViterbiDecoder, buildDecodingGraph, computeWer, decode, parseKaldiText, posteriorsToLoglikes, type ErrorCounts } from '@kdasr/decoding';
+import { decodingLexicon, transitionModelOf } from '../lang.js';
+import type { AsrRecipeConfig } from './config.js';
+import { DATA_DIR, frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
+import { logPriorsOf, memberDir, smallDataIndices, studentDir, studentSpecs } from './systems.js';
+import type { Stage, StageContext } from '../stages.js';
+
+export const SCORE_DIR = 'score';
+
+export type WerCounts = Omit<ErrorCounts, 'wer'> & { wer: number };
+
+export interface SystemScore {
+  name: string;
+  /** Test frame accuracy against the synthesiser's alignments (the paper's "test frame accuracy"). */
+  testFrameAccuracy: number;
+  /** Frame accuracy on the frames the system was trained on (Table 5's "train" column), where computed. */
+  trainFrameAccuracy?: number;
+  /** Word error rate in %, with counts (absent for frame-only systems). */
+  wer?: WerCounts;
+  utterancesDecoded?: number;
+  notReachedFinal?: number;
+  seconds: number;
+}
+
+function scoreFile(expDir: string, name: string): string {
+  return join(expDir, SCORE_DIR, name, 'score.json');
+}
+
+export function readScore(expDir: string, name: string): SystemScore | undefined {
+  const f = scoreFile(expDir, name);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as SystemScore) : undefined;
+}
+
+interface Decoder {
+  run(model: Classifier, outDir: string, ctx: StageContext): { wer: SystemScore['wer']; utterances: number; notFinal: number };
+}
+
+function makeDecoder(c: AsrRecipeConfig, data: LoadedAsrData, expDir: string): Decoder {
+  const lm = BigramLm.train(readFileSync(join(expDir, DATA_DIR, 'lm-text.txt'), 'utf8').split('\n').filter((l) => l.trim()));
+  const tm = transitionModelOf(data.lang, data.inventory, data.tree);
+  const graph = buildDecodingGraph({ lexicon: decodingLexicon(data.lang), lm, transitionModel: tm, silencePhone: data.lang.silencePhone, silenceProb: c.decode.silenceProb });
+  const decoder = new ViterbiDecoder(graph);
+  const logPriors = logPriorsOf(data);
+  const sups = c.decode.maxUtterances ? data.testSups.slice(0, c.decode.maxUtterances) : data.testSups;
+  const frontend = new Frontend(frontendOf(c));
+  return {
+    run(model, outDir, ctx) {
+      const hyp: string[] = [];
+      const ref: string[] = [];
+      let notFinal = 0;
+      const t0 = Date.now();
+      for (const [i, u] of sups.entries()) {
+        const lp = logPosteriors(model, frontend.transform({ id: u.id, features: data.archive.get(u.id), speaker: u.speaker }));
+        const r = decode(decoder, posteriorsToLoglikes(lp, logPriors, c.decode.priorScale), {
+          acousticScale: c.decode.acousticScale,
+          lmWeight: c.decode.lmWeight,
+          wordInsertionPenalty: c.decode.wordInsertionPenalty,
+          beam: c.decode.beam,
+        });
+        if (!r.reachedFinal) notFinal++;
+        hyp.push(`${u.id} ${r.words.join(' ')}`.trim());
+        ref.push(`${u.id} ${wordsOf(u.text).join(' ')}`);
+        if ((i + 1) % 25 === 0) ctx.log(`    decoded ${i + 1}/${sups.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(join(outDir, 'hyp.txt'), hyp.join('\n') + '\n');
+      writeFileSync(join(outDir, 'ref.txt'), ref.join('\n') + '\n');
+      const w = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
+      return { wer: { ...w.total, wer: w.total.wer ?? NaN }, utterances: sups.length, notFinal };
+    },
+  };
+}
+
+export const scoreStage: Stage<AsrRecipeConfig> = {
+  name: 'score',
+  outputs: [SCORE_DIR],
+  description: 'test frame accuracy of every system and WER from a Viterbi decode of the test utterances',
+  configSlice: (c) => ({ decode: c.decode, specs: studentSpecs(c).map((s) => s.name), members: c.ensemble.members }),
+  after: ['students'],
+  async run(c, ctx) {
+    const data = loadAsrData(ctx.expDir, c);
+    const dec = makeDecoder(c, data, ctx.expDir);
+    const test = data.task.test;
+    const members: AcousticClassifier[] = [];
+    for (let i = 0; i < c.ensemble.members; i++) members.push((await loadAcousticModel(join(memberDir(ctx.expDir, i), 'model'), { engine: c.engine })).model);
+    const one = async (name: string, model: Classifier, o: { decode: boolean; train?: { source: Parameters<typeof frameAccuracy>[1] } }) => {
+      if (readScore(ctx.expDir, name)) return ctx.log(`  ${name}: already scored`);
+      const t0 = Date.now();
+      const testFrameAccuracy = frameAccuracy(model, test);
+      const trainFrameAccuracy = o.train ? frameAccuracy(model, o.train.source) : undefined;
+      let decoded: ReturnType<Decoder['run']> | undefined;
+      if (o.decode) {
+        ctx.log(`  ${name}: decoding`);
+        decoded = dec.run(model, join(ctx.expDir, SCORE_DIR, name), ctx);
+      }
+      const s: SystemScore = { name, testFrameAccuracy, trainFrameAccuracy, wer: decoded?.wer, utterancesDecoded: decoded?.utterances, notReachedFinal: decoded?.notFinal, seconds: (Date.now() - t0) / 1000 };
+      mkdirSync(join(ctx.expDir, SCORE_DIR, name), { recursive: true });
+      writeJsonAtomic(scoreFile(ctx.expDir, name), s);
+      ctx.log(`  ${name}: test frame accuracy ${(100 * testFrameAccuracy).toFixed(2)}%${s.wer ? `, WER ${s.wer.wer.toFixed(2)}%` : ''}`);
+    };
+    await one('baseline', members[0], { decode: true, train: { source: data.task.train } });
+    for (let i = 1; i < members.length; i++) await one(`member-${i}`, members[i], { decode: false });
+    await one('ensemble', new EnsembleClassifier(members, 'arithmetic'), { decode: true });
+    await one('ensemble-geometric', new EnsembleClassifier(members, 'geometric'), { decode: false });
+    for (const spec of studentSpecs(c)) {
+      const m = (await loadAcousticModel(join(studentDir(ctx.expDir, spec.name), 'model'), { engine: c.engine })).model;
+      const train = spec.fraction ? { source: new IndexSubset(data.task.train, smallDataIndices(data.task.train.size, spec.fraction, c.seed)) } : undefined;
+      // The small-data pair is a frame-level experiment (Table 5 has no WER); everything else is decoded.
+      await one(spec.name, m, { decode: spec.group !== 'small-data', train });
+      m.dispose();
+    }
+    for (const m of members) m.dispose();
+    data.archive.close();
+    return { systems: 3 + members.length - 1 + studentSpecs(c).length };
+  },
+};
