@@ -260,7 +260,7 @@ export function loadAsrData(expDir: string, config: AsrRecipeConfig): LoadedAsrD
   const testIds = new Set(bySplit.test.map((u) => u.id));
   const testSups = readJsonl(join(expDir, CORPUS_DIR, MANIFEST_FILES.supervisions), SupervisionSchema).filter((s) => testIds.has(s.id));
   const task: FrameTask = {
-    name: 'speech-tied-states',
+    name: tree ? 'speech-tied-states' : 'speech-monophone-states',
     description: `synthetic espeak-ng speech (${resolve(expDir)}): ${bySplit.train.length}/${bySplit.dev.length}/${bySplit.test.length} train/dev/test utterances, ${train.size} training frames, ${numClasses} ${tree ? 'tied context-dependent states' : 'monophone states'}, ${train.featureDim}-dim spliced fbank`,
     train,
     dev: make('dev'),
