@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { formatDuration } from '@kdasr/mnist';
 
 export interface StageContext {
   /** The recipe's output directory (exp/<recipe>-<preset>). */
@@ -147,16 +148,8 @@ export async function runStages<C>(stages: readonly Stage<C>[], config: C, optio
     const seconds = (Date.now() - t0) / 1000;
     const record: DoneRecord = { stage: s.name, index: i, hash, seconds, summary, finishedAt: new Date().toISOString(), provenance: provenance() };
     writeJsonAtomic(join(options.expDir, DONE_DIR, `${s.name}.json`), record);
-    log(`stage ${i} (${s.name}): done in ${formatSeconds(seconds)}`);
+    log(`stage ${i} (${s.name}): done in ${formatDuration(seconds)}`);
     outcomes.push({ name: s.name, index: i, status: 'ran', seconds, summary });
   }
   return outcomes;
-}
-
-export function formatSeconds(sec: number): string {
-  if (!Number.isFinite(sec)) return '?';
-  const h = Math.floor(sec / 3600);
-  const m = Math.floor((sec % 3600) / 60);
-  const s = Math.round(sec % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }

@@ -4,10 +4,10 @@
  * tree-tied HMM states. `loadFrameTask` then gives the train / dev / test frame datasets every later stage (and
  * the specialists recipe) trains on.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, type FeatureMatrix } from '@kdasr/audio-features';
-import { writeJsonAtomic, type FrameOptions } from '@kdasr/core';
+import { writeFileAtomic, writeJsonAtomic, type FrameOptions } from '@kdasr/core';
 import {
   AlignmentSchema,
   MANIFEST_FILES,
@@ -197,12 +197,9 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
       frames[u.split] += labels.length;
     }
     writeJsonAtomic(join(out, LANG_FILE), lang);
-    writeFileSync(join(out, 'lm-text.txt'), sups.filter((s) => splitOf.get(s.speaker) === 'train').map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
+    writeFileAtomic(join(out, 'lm-text.txt'), sups.filter((s) => splitOf.get(s.speaker) === 'train').map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
     writeJsonAtomic(join(out, 'stats.json'), { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses, phones: lang.phones.length });
-    // labels.jsonl appears complete or not at all (temp name, then rename).
-    const tmp = join(out, `${LABELS_FILE}.tmp`);
-    writeFileSync(tmp, lines.join('\n') + '\n');
-    renameSync(tmp, join(out, LABELS_FILE));
+    writeFileAtomic(join(out, LABELS_FILE), lines.join('\n') + '\n');
     archive.close();
     return { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses };
   },

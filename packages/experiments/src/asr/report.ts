@@ -6,12 +6,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provenance, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
-import { linePlot, type Series } from '@kdasr/mnist';
+import { formatDuration, linePlot, type Series } from '@kdasr/mnist';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_DIR } from './data.js';
 import { fmtPct, memberDir, readRecord, studentDir, studentSpecs, type ModelRecord } from './systems.js';
 import { readScore, type SystemScore } from './score.js';
-import { DONE_DIR, formatSeconds, readDone, type Stage } from '../stages.js';
+import { DONE_DIR, readDone, type Stage } from '../stages.js';
 
 /** The paper's Table 1 and Table 5 (Hinton, Vinyals & Dean 2015, §4 and §6). */
 export const PAPER = {
@@ -161,7 +161,7 @@ export function renderMarkdown(c: AsrRecipeConfig, r: AsrResults, plots: string[
   const labels = r.labels as { utterances?: Record<string, number>; frames?: Record<string, number>; numClasses?: number; monophoneStates?: number } | undefined;
   L.push(`# Speech experiments (Hinton, Vinyals & Dean 2015, §4 and §6): preset \`${c.name}\``, '');
   L.push(`Command: \`${r.command}\`  `);
-  L.push(`Run time (sum of stages, all invocations): ${formatSeconds(r.totalSeconds)} (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${formatSeconds(v)}`).join(', ')}).  `);
+  L.push(`Run time (sum of stages, all invocations): ${formatDuration(r.totalSeconds)} (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}).  `);
   const p = provenance();
   L.push(`Training engine: ${r.engine}; tensor backend: ${p.backend}${p.threads ? ` (${p.threads} threads)` : ''}; code ${p.gitCommit}; kdasr ${p.kdasrVersion}; node ${p.versions.node}.`, '');
   L.push('## Setup', '');

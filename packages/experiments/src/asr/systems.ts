@@ -74,7 +74,7 @@ async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: Acou
     {
       config: { ...(config as object), seed: record.seed } as never,
       inventory: data.inventory.toJSON(),
-      frontend: new Frontend(frontendOf0(config)).toJSON(),
+      frontend: new Frontend(config.frontend ?? {}).toJSON(),
       logPriors,
       labels: 'synthesiser phone alignments',
       engine: record.engine,
@@ -83,10 +83,6 @@ async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: Acou
     { history: record.history, engine: record.engine },
   );
   writeJsonAtomic(join(dir, 'train.json'), record);
-}
-
-function frontendOf0(config: AcousticModelConfigInput) {
-  return config.frontend ?? {};
 }
 
 export function readRecord(dir: string): ModelRecord | undefined {

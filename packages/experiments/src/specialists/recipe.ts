@@ -36,7 +36,8 @@ import {
   type SpecialistJob,
   type SpecialistMetrics,
 } from '@kdasr/specialists';
-import { formatSeconds, hashOf, readDone, runStages, stageHashes, type Stage, type StageOutcome } from '../stages.js';
+import { formatDuration } from '@kdasr/mnist';
+import { hashOf, readDone, runStages, stageHashes, type Stage, type StageOutcome } from '../stages.js';
 import {
   ALL_TASKS,
   SPECIALISTS_TASK_NAMES,
@@ -158,11 +159,11 @@ function progressLogger(label: string, log: (line: string) => void): (e: Progres
     const now = Date.now();
     if (e.phase === 'epoch' && e.record) {
       const v = e.record.validation !== undefined ? `, dev accuracy ${pct(e.record.validation)}` : '';
-      log(`${label}: epoch ${e.epoch}/${e.epochs} loss ${e.record.loss.toFixed(4)}${v} (${e.record.seconds.toFixed(1)} s; ETA ${formatSeconds(e.etaSeconds)})`);
+      log(`${label}: epoch ${e.epoch}/${e.epochs} loss ${e.record.loss.toFixed(4)}${v} (${e.record.seconds.toFixed(1)} s; ETA ${formatDuration(e.etaSeconds)})`);
       last = now;
     } else if (now - last > 20_000) {
       last = now;
-      log(`${label}: epoch ${e.epoch}/${e.epochs} step ${e.step}/${e.stepsPerEpoch} loss ${e.loss.toFixed(4)} (ETA ${formatSeconds(e.etaSeconds)})`);
+      log(`${label}: epoch ${e.epoch}/${e.epochs} step ${e.step}/${e.stepsPerEpoch} loss ${e.loss.toFixed(4)} (ETA ${formatDuration(e.etaSeconds)})`);
     }
   };
 }
@@ -400,7 +401,7 @@ async function trainSpecialistSet(env: TaskEnv, kind: 'hard' | 'soft', stageName
         finish(t.m, t.key, record);
         const eta = ((Date.now() - tStart) / 1000 / (i + 1)) * (todo.length - i - 1);
         env.log(
-          `${label}: ${record.epochs} epochs, loss ${record.finalLoss.toFixed(4)}, dustbin ${record.dustbinOffset >= 0 ? '+' : ''}${record.dustbinOffset.toFixed(3)}, ${seconds.toFixed(1)} s; ETA ${formatSeconds(eta)}`,
+          `${label}: ${record.epochs} epochs, loss ${record.finalLoss.toFixed(4)}, dustbin ${record.dustbinOffset >= 0 ? '+' : ''}${record.dustbinOffset.toFixed(3)}, ${seconds.toFixed(1)} s; ETA ${formatDuration(eta)}`,
         );
       } finally {
         r.net.dispose();
