@@ -68,6 +68,14 @@ export interface Teacher {
   probabilities(batch: HostBatch, temperature: number): tf.Tensor2D;
   /** Logits where the teacher has them (a model, stored logits, a geometric ensemble); used by logit matching. */
   logits?(batch: HostBatch): tf.Tensor2D;
+  /**
+   * The same distribution in host memory, [n * numClasses] row-major, for teachers that can make it without
+   * tensors (stored logits and ensembles of them). Students that train on the host (the native engine) use it to
+   * skip a tensor round trip per batch; everything else uses probabilities(). The caller owns (and may overwrite) the returned array.
+   */
+  hostProbabilities?(batch: HostBatch, temperature: number): Float32Array;
+  /** Logits in host memory, where hostProbabilities exists and the teacher has logits. */
+  hostLogits?(batch: HostBatch): Float32Array;
 }
 
 export interface ArrayDatasetInit {

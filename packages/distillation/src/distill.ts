@@ -430,7 +430,13 @@ function trainStep(
   let teacherTensor: tf.Tensor2D | undefined;
   let teacherHost: Float32Array | undefined;
   try {
-    if (teacher)
+    const hostPath = student.hostTargets && (logitMatching ? teacher?.hostLogits : teacher?.hostProbabilities);
+    if (teacher && hostPath) {
+      // No tensors at all: the targets go straight from stored logits to the host student.
+      teacherHost = logitMatching ? teacher.hostLogits!(batch) : teacher.hostProbabilities!(batch, s.temperature);
+      if (teacherHost.length !== batch.size * student.numClasses)
+        throw new Error(`${where}: teacher returned ${teacherHost.length} values for a batch of ${batch.size} x ${student.numClasses}`);
+    } else if (teacher)
       tf.tidy(() => {
         const t = logitMatching ? teacher.logits!(batch) : teacher.probabilities(batch, s.temperature);
         if (t.shape[0] !== batch.size || t.shape[1] !== student.numClasses)

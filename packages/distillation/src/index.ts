@@ -1,6 +1,7 @@
 // Public entry of @kdasr/distillation: everything other packages may use is exported here.
 export {
   softmaxWithTemperature,
+  softmaxRowsHost,
   logSoftmaxWithTemperature,
   softTargetCrossEntropy,
   klDivergence,

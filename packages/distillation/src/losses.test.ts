@@ -10,6 +10,7 @@ import {
   logSoftmaxWithTemperature,
   logitMatchingLoss,
   softTargetCrossEntropy,
+  softmaxRowsHost,
   softmaxWithTemperature,
   type SoftObjective,
 } from './index.js';
@@ -153,6 +154,36 @@ describe('golden losses and gradients vs PyTorch ' + golden.torch, () => {
     }
     expect(new EnsembleTeacher(members).logits).toBeUndefined();
   });
+
+  it('ensembles on the host path (members with host logits) match the same golden values', () => {
+    const m = arr(golden.ensemble.members);
+    const [M, n, C] = m.shape;
+    const member = (i: number): Teacher => {
+      const logits = m.data.slice(i * n * C, (i + 1) * n * C);
+      return {
+        numClasses: C,
+        probabilities: () => {
+          throw new Error('the host path must not make tensors');
+        },
+        logits: () => {
+          throw new Error('the host path must not make tensors');
+        },
+        hostLogits: () => Float32Array.from(logits),
+        hostProbabilities: (_b: HostBatch, T: number) => softmaxRowsHost(Float32Array.from(logits), C, T),
+      };
+    };
+    const members = Array.from({ length: M }, (_, i) => member(i));
+    const batch = { size: n, featureDim: 1, numClasses: C, features: new Float32Array(n), indices: new Int32Array(n) };
+    const before = tf.memory().numTensors;
+    for (const r of golden.ensemble.results) {
+      expectClose(new EnsembleTeacher(members, { combine: 'arithmetic' }).hostProbabilities!(batch, r.temperature), arr(r.arithmetic).data, 1e-6, `host arithmetic T${r.temperature}`);
+      expectClose(new EnsembleTeacher(members, { combine: 'geometric' }).hostProbabilities!(batch, r.temperature), arr(r.geometric).data, 1e-6, `host geometric T${r.temperature}`);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // Without a host path on every member there is none on the ensemble (the tensor path is used instead).
+    const noHost: Teacher = { numClasses: C, probabilities: (b, T) => members[0].probabilities(b, T) };
+    expect(new EnsembleTeacher([members[0], noHost]).hostProbabilities).toBeUndefined();
+  });
 });
 
 describe("Eq. 4: at high T with zero-mean logits the soft gradient approaches (z − v)/(N·T²)", () => {
@@ -207,6 +238,17 @@ describe('numerics and errors', () => {
     const e = [Math.E, 1 / Math.E, 1];
     const s = e.reduce((a, b) => a + b);
     e.forEach((x, i) => expect(p[i]).toBeCloseTo(x / s, 5));
+  });
+
+  it('softmaxRowsHost equals the tensor softmax at T, including ±1e4 logits, and checks its shape', () => {
+    const z = Float32Array.from([1e4, -1e4, 0, 0.5, -2, 3, 1, 1, 1]);
+    for (const T of [1, 2.5, 1e4]) {
+      const want = softmaxWithTemperature(tf.tensor2d(z, [3, 3]), T);
+      expectClose(softmaxRowsHost(z, 3, T), want.dataSync(), 1e-6, `T${T}`);
+      want.dispose();
+    }
+    expect(() => softmaxRowsHost(z, 4, 1)).toThrow(/9 values do not make rows of 4 classes/);
+    expect(() => softmaxRowsHost(z, 3, 0)).toThrow(/temperature/);
   });
 
   it('rejects bad temperatures, weights and shapes, naming the value', () => {

@@ -18,6 +18,31 @@ export function logSoftmaxWithTemperature(logits: tf.Tensor2D, temperature: numb
   return tf.tidy(() => tf.logSoftmax(temperature === 1 ? logits : tf.div(logits, temperature)) as tf.Tensor2D);
 }
 
+/**
+ * softmax(z / T) over each row of a host [rows * numClasses] matrix, max-subtracted and accumulated in double
+ * precision; the host twin of softmaxWithTemperature, for teachers whose logits already live in host memory.
+ */
+export function softmaxRowsHost(logits: Float32Array, numClasses: number, temperature: number): Float32Array {
+  checkTemperature(temperature, 'softmaxRowsHost');
+  if (!Number.isInteger(numClasses) || numClasses <= 0 || logits.length % numClasses !== 0)
+    throw new Error(`softmaxRowsHost: ${logits.length} values do not make rows of ${numClasses} classes`);
+  const out = new Float32Array(logits.length);
+  const inv = 1 / temperature;
+  for (let o = 0; o < logits.length; o += numClasses) {
+    let max = -Infinity;
+    for (let j = 0; j < numClasses; j++) if (logits[o + j] > max) max = logits[o + j];
+    let sum = 0;
+    for (let j = 0; j < numClasses; j++) {
+      const e = Math.exp((logits[o + j] - max) * inv);
+      out[o + j] = e;
+      sum += e;
+    }
+    const norm = 1 / sum;
+    for (let j = 0; j < numClasses; j++) out[o + j] *= norm;
+  }
+  return out;
+}
+
 export interface SoftTargetInput {
   studentLogits: tf.Tensor2D;
   /** Teacher distribution already at `temperature` (rows sum to 1). Give this or teacherLogits. */

@@ -63,11 +63,17 @@ describe('writeTeacherLogits / StoredLogitsTeacher (dense)', () => {
     });
     // LRU of 2 chunks: 49→c7, 0→c0, 13→c1 (evicts c7), 14→c2, 7→c1, 6→c0 (reloaded), 49→c7 (reloaded).
     expect(t.chunkLoads).toBe(6);
+    // 'all' holds every chunk: the same access pattern loads each touched chunk once (c7, c0, c1, c2).
+    const all = StoredLogitsTeacher.open(dir, { cacheChunks: 'all' });
+    all.gatherLogits(idx);
+    expect(all.chunkLoads).toBe(4);
     const batch = ds.gather(Int32Array.from([3, 44]));
     const p = t.probabilities(batch, 2);
     const q = new ModelTeacher(model).probabilities(batch, 2);
     const [pd, qd] = [p.dataSync(), q.dataSync()];
     pd.forEach((x, i) => expect(Math.abs(x - qd[i])).toBeLessThan(1e-6));
+    // The host path (used by native students) gives the same distribution without tensors.
+    t.hostProbabilities(batch, 2).forEach((x, i) => expect(Math.abs(x - qd[i])).toBeLessThan(1e-6));
     tf.dispose([p, q]);
     expect(() => t.gatherLogits(Int32Array.from([50]))).toThrow('example index 50 out of range [0, 50)');
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SIDECAR_FILE, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
 import { ModelTeacher } from './teachers.js';
+import { softmaxRowsHost } from './losses.js';
 import { checkTemperature, firstNonFinite } from './validate.js';
 
 export const TEACHER_LOGITS_INDEX = 'index.json';
@@ -244,7 +245,8 @@ export class StoredLogitsTeacher implements Teacher {
     this.numExamples = index.numExamples;
   }
 
-  static open(dir: string, options: { cacheChunks?: number; verifyChecksums?: boolean } = {}): StoredLogitsTeacher {
+  /** `cacheChunks: 'all'` holds every chunk once read (for uniform random access over a transfer set that fits in memory). */
+  static open(dir: string, options: { cacheChunks?: number | 'all'; verifyChecksums?: boolean } = {}): StoredLogitsTeacher {
     const where = 'StoredLogitsTeacher.open';
     const path = join(dir, TEACHER_LOGITS_INDEX);
     if (!existsSync(path)) throw new Error(`${where}: ${path} does not exist; expected a directory written by writeTeacherLogits`);
@@ -254,7 +256,7 @@ export class StoredLogitsTeacher implements Teacher {
     if (index.dtype !== 'float32') throw new Error(`${where}: unsupported dtype ${String(index.dtype)}`);
     const rows = index.chunks.reduce((s, ch) => s + ch.rows, 0);
     if (rows !== index.numExamples) throw new Error(`${where}: chunks hold ${rows} rows but the index says ${index.numExamples}`);
-    const cacheChunks = options.cacheChunks ?? 4;
+    const cacheChunks = options.cacheChunks === 'all' ? Math.max(1, index.chunks.length) : (options.cacheChunks ?? 4);
     if (!Number.isInteger(cacheChunks) || cacheChunks <= 0) throw new Error(`${where}: cacheChunks must be a positive integer, got ${cacheChunks}`);
     return new StoredLogitsTeacher(dir, index, cacheChunks, options.verifyChecksums ?? true);
   }
@@ -321,5 +323,16 @@ export class StoredLogitsTeacher implements Teacher {
   probabilities(batch: HostBatch, temperature: number): tf.Tensor2D {
     checkTemperature(temperature, 'StoredLogitsTeacher.probabilities');
     return tf.tidy(() => tf.softmax(tf.div(this.logits(batch), temperature)) as tf.Tensor2D);
+  }
+
+  hostLogits(batch: HostBatch): Float32Array {
+    if (batch.numClasses !== this.numClasses)
+      throw new Error(`StoredLogitsTeacher: batch has ${batch.numClasses} classes, stored logits have ${this.numClasses}`);
+    return this.gatherLogits(batch.indices);
+  }
+
+  hostProbabilities(batch: HostBatch, temperature: number): Float32Array {
+    checkTemperature(temperature, 'StoredLogitsTeacher.hostProbabilities');
+    return softmaxRowsHost(this.hostLogits(batch), this.numClasses, temperature);
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, HostBatch, Teacher } from '@kdasr/core';
+import { softmaxRowsHost } from './losses.js';
 import { checkTemperature } from './validate.js';
 
 function features(batch: HostBatch, inputDim: number, where: string): tf.Tensor2D {
@@ -34,6 +35,9 @@ export class EnsembleTeacher implements Teacher {
   readonly numClasses: number;
   readonly combine: EnsembleCombine;
   readonly logits?: (batch: HostBatch) => tf.Tensor2D;
+  /** Present when every member has a host path (e.g. all stored logits): the combination is then done on the host. */
+  readonly hostProbabilities?: (batch: HostBatch, temperature: number) => Float32Array;
+  readonly hostLogits?: (batch: HostBatch) => Float32Array;
 
   constructor(
     readonly members: Teacher[],
@@ -51,6 +55,34 @@ export class EnsembleTeacher implements Teacher {
         throw new Error(`EnsembleTeacher: member ${i} has no logits(); the geometric combination needs them`);
     });
     if (this.combine === 'geometric') this.logits = (batch) => this.meanLogits(batch);
+    if (this.combine === 'geometric' && members.every((m) => typeof m.hostLogits === 'function')) {
+      this.hostLogits = (batch) => this.meanHostLogits(batch);
+      this.hostProbabilities = (batch, temperature) => {
+        checkTemperature(temperature, 'EnsembleTeacher.hostProbabilities');
+        return softmaxRowsHost(this.meanHostLogits(batch), this.numClasses, temperature);
+      };
+    }
+    if (this.combine === 'arithmetic' && members.every((m) => typeof m.hostProbabilities === 'function'))
+      this.hostProbabilities = (batch, temperature) => {
+        checkTemperature(temperature, 'EnsembleTeacher.hostProbabilities');
+        return this.meanHost((m) => m.hostProbabilities!(batch, temperature));
+      };
+  }
+
+  /** Mean of the members' host arrays, accumulated in place in the first member's (fresh) array. */
+  private meanHost(of: (m: Teacher) => Float32Array): Float32Array {
+    const acc = of(this.members[0]);
+    for (let i = 1; i < this.members.length; i++) {
+      const x = of(this.members[i]);
+      for (let j = 0; j < acc.length; j++) acc[j] += x[j];
+    }
+    const inv = 1 / this.members.length;
+    for (let j = 0; j < acc.length; j++) acc[j] *= inv;
+    return acc;
+  }
+
+  private meanHostLogits(batch: HostBatch): Float32Array {
+    return this.meanHost((m) => m.hostLogits!(batch));
   }
 
   private meanLogits(batch: HostBatch): tf.Tensor2D {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArrayDataset, Rng, initRuntime, type HostBatch } from '@kdasr/core';
+import { ArrayDataset, Rng, initRuntime, type HostBatch, type Teacher } from '@kdasr/core';
 import {
   MlpClassifier,
   ModelTeacher,
@@ -11,6 +11,9 @@ import {
   applyMaxNorm,
   applyMaxNormHost,
   distill,
+  predictLogits,
+  softmaxRowsHost,
+  softmaxWithTemperature,
   type DistillOptions,
   type LossSettings,
   type StepTargets,
@@ -71,6 +74,31 @@ describe('distill with a TrainableStudent', () => {
     const wa = new TfjsTrainableStudent(a).getWeights();
     b.getWeights().forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - wa[i][j])).toBeLessThan(1e-6)));
     expect(rb.history[2].loss).toBeLessThan(rb.history[0].loss);
+  });
+
+  it('takes host-path teachers (stored logits) straight to host-target students, without tensors, with the same result', async () => {
+    const full = predictLogits(mlp(1), train).logits;
+    const C = 3;
+    const gather = (b: HostBatch) => {
+      const out = new Float32Array(b.size * C);
+      b.indices.forEach((e, r) => out.set(full.subarray(e * C, (e + 1) * C), r * C));
+      return out;
+    };
+    let tensorCalls = 0;
+    let hostCalls = 0;
+    const teacher: Teacher = {
+      numClasses: C,
+      probabilities: (b, T) => (tensorCalls++, softmaxWithTemperature(tf.tensor2d(gather(b), [b.size, C]), T)),
+      hostProbabilities: (b, T) => (hostCalls++, softmaxRowsHost(gather(b), C, T)),
+    };
+    const a = mlp(7);
+    const ra = await distill(a, teacher, train, opts);
+    expect([tensorCalls, hostCalls]).toEqual([3 * Math.ceil(200 / 32), 0]);
+    const b = new HostTargetsStudent(mlp(7));
+    const rb = await distill(b, teacher, train, opts);
+    expect(hostCalls).toBe(3 * Math.ceil(200 / 32));
+    expect(tensorCalls).toBe(3 * Math.ceil(200 / 32));
+    rb.history.forEach((h, i) => expect(Math.abs(h.loss - ra.history[i].loss)).toBeLessThan(1e-5 * ra.history[i].loss));
   });
 
   it('refuses to resume a checkpoint written by another engine', async () => {

@@ -79,7 +79,9 @@ describe('runStages', () => {
     const d = tmp();
     const r = await runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stopStage: 'one', ...quiet });
     expect(r.map((o) => o.status)).toEqual(['ran', 'not-in-range', 'not-in-range']);
-    await expect(runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stage: 2, ...quiet })).rejects.toThrow(/stage 2 \(three\) reads the outputs of stage "two", which is not complete .*--stage 1/);
+    await expect(runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stage: 2, ...quiet })).rejects.toThrow(/stage 2 \(three\) reads the outputs of stage "two", which is not complete .*--stage 1 \(two\)/);
+    // With stage one stale too (another value of a), the error points at the earliest stage to rerun, not at two.
+    await expect(runStages(stages(d), { a: 2, b: 1 }, { expDir: d, stage: 2, ...quiet })).rejects.toThrow(/stage "two", which is not complete .*--stage 0 \(one\)/);
     await expect(runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stage: 'nine', ...quiet })).rejects.toThrow(/--stage nine: expected a stage number 0-2 or a name \(one, two, three\)/);
     await expect(runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stage: 2, stopStage: 1, ...quiet })).rejects.toThrow(/comes after/);
     const forced = await runStages(stages(d), { a: 1, b: 1 }, { expDir: d, stopStage: 0, force: true, ...quiet });

@@ -106,6 +106,18 @@ export function stageHashes<C>(stages: readonly Stage<C>[], config: C): Map<stri
   return out;
 }
 
+/** The earliest stage among `name`'s transitive upstream stages whose done-file is missing or from another config. */
+function firstStaleAncestor<C>(stages: readonly Stage<C>[], name: string, hashes: Map<string, string>, expDir: string): { index: number; name: string } {
+  const byName = new Map(stages.map((s) => [s.name, s]));
+  const ancestors = new Set<string>();
+  const visit = (n: string) => {
+    for (const a of byName.get(n)?.after ?? []) if (!ancestors.has(a)) (ancestors.add(a), visit(a));
+  };
+  visit(name);
+  const index = stages.findIndex((s) => ancestors.has(s.name) && readDone(expDir, s.name)?.hash !== hashes.get(s.name));
+  return { index, name: stages[index].name };
+}
+
 /**
  * Run stages in order. Stages before `stage` are not run, but must be complete when a stage in range reads them.
  * Each finished stage writes done/<name>.json atomically, so a kill mid-stage leaves it incomplete (rerun).
@@ -125,8 +137,13 @@ export async function runStages<C>(stages: readonly Stage<C>[], config: C, optio
     }
     for (const a of s.after ?? []) {
       const d = readDone(options.expDir, a);
-      if (!d || d.hash !== hashes.get(a))
-        throw new Error(`stage ${i} (${s.name}) reads the outputs of stage "${a}", which is ${d ? 'from another config' : 'not complete'} in ${options.expDir}; run from --stage ${stages.findIndex((x) => x.name === a)}`);
+      if (!d || d.hash !== hashes.get(a)) {
+        // Name the earliest stale stage this one depends on (directly or not): rerunning from there is what fixes it.
+        const from = firstStaleAncestor(stages, s.name, hashes, options.expDir);
+        throw new Error(
+          `stage ${i} (${s.name}) reads the outputs of stage "${a}", which is ${d ? 'from another config' : 'not complete'} in ${options.expDir}; run from --stage ${from.index} (${from.name})`,
+        );
+      }
     }
     const done = readDone(options.expDir, s.name);
     const hash = hashes.get(s.name)!;

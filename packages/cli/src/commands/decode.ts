@@ -3,36 +3,22 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
-import { wordsOf, type Supervision } from '@kdasr/corpus';
-import { BigramLm, ViterbiDecoder, buildDecodingGraph, decode } from '@kdasr/decoding';
+import { type Supervision } from '@kdasr/corpus';
+import { WORD_DECODE_DEFAULTS, WordDecoder, type WordDecodeSettings } from '@kdasr/experiments';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
-import { combineFlag, decodingLexicon, engineFlag, loadModelDir, readCorpus, readLang, resumableRun, startRuntime, transitionModelOf, uttLoglikes, type Lang, type LoadedModel } from './train.js';
+import { combineFlag, engineFlag, loadModelDir, readCorpus, readLang, resumableRun, startRuntime, uttLoglikes, type Lang, type LoadedModel } from './train.js';
 
-export interface DecodeSettings {
-  acousticScale: number;
-  lmWeight: number;
-  wordInsertionPenalty: number;
-  beam: number;
-  priorScale: number;
-  silenceProb: number;
-}
-
-export const DECODE_DEFAULTS: DecodeSettings = { acousticScale: 1, lmWeight: 1, wordInsertionPenalty: 0, beam: 16, priorScale: 1, silenceProb: 0.5 };
+export type DecodeSettings = WordDecodeSettings;
+export const DECODE_DEFAULTS: DecodeSettings = WORD_DECODE_DEFAULTS;
 
 /** Decode every supervision with features (resumable in values.out, see resumableRun); returns Kaldi-style hyp/ref lines. */
 export function decodeSet(am: LoadedModel, lang: Lang, lmText: string[], sups: Supervision[], archive: FeatureArchive, s: DecodeSettings, cmd: string, values: Record<string, unknown>): { hyp: string[]; ref: string[]; notFinal: number; done: () => void } {
-  const tm = transitionModelOf(lang, am.inventory, am.tree);
-  const lm = BigramLm.train(lmText);
-  const graph = buildDecodingGraph({ lexicon: decodingLexicon(lang), lm, transitionModel: tm, silencePhone: lang.silencePhone, silenceProb: s.silenceProb });
-  const decoder = new ViterbiDecoder(graph);
+  const words = new WordDecoder(lang, am.inventory, am.tree, lmText, s);
   const mine = sups.filter((u) => archive.has(u.id));
   am.frontend.fit(mine.map((u) => ({ id: u.id, features: archive.get(u.id), speaker: u.speaker })));
-  const { results, done } = resumableRun(cmd, values, mine, (u) => {
-    const r = decode(decoder, uttLoglikes(am, u.id, archive, u.speaker, s.priorScale), { acousticScale: s.acousticScale, lmWeight: s.lmWeight, wordInsertionPenalty: s.wordInsertionPenalty, beam: s.beam });
-    return { hyp: `${u.id} ${r.words.join(' ')}`.trim(), ref: `${u.id} ${wordsOf(u.text).join(' ')}`, final: r.reachedFinal };
-  });
-  return { hyp: results.map((r) => r.hyp), ref: results.map((r) => r.ref), notFinal: results.filter((r) => !r.final).length, done };
+  const { results, done } = resumableRun(cmd, values, mine, (u) => words.decodeUtterance(u.id, u.text, uttLoglikes(am, u.id, archive, u.speaker, s.priorScale)));
+  return { hyp: results.map((r) => r.hyp), ref: results.map((r) => r.ref), notFinal: results.filter((r) => !r.reachedFinal).length, done };
 }
 
 /** Supervisions restricted to the ids listed in `file` (one per line), when given. */

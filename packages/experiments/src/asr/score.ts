@@ -6,11 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic, type Classifier } from '@kdasr/core';
-import { wordsOf } from '@kdasr/corpus';
 import { EnsembleClassifier, Frontend, loadAcousticModel, logPosteriors, type AcousticClassifier } from '@kdasr/acoustic-models';
 import { IndexSubset, frameAccuracy } from '@kdasr/distillation';
-import { BigramLm, ViterbiDecoder, buildDecodingGraph, computeWer, decode, parseKaldiText, posteriorsToLoglikes, type ErrorCounts } from '@kdasr/decoding';
-import { decodingLexicon, transitionModelOf } from '../lang.js';
+import { computeWer, parseKaldiText, posteriorsToLoglikes, type ErrorCounts } from '@kdasr/decoding';
+import { WordDecoder } from '../word-decoder.js';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_DIR, frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
 import { logPriorsOf, memberDir, smallDataIndices, studentDir, studentSpecs } from './systems.js';
@@ -47,10 +46,8 @@ interface Decoder {
 }
 
 function makeDecoder(c: AsrRecipeConfig, data: LoadedAsrData, expDir: string): Decoder {
-  const lm = BigramLm.train(readFileSync(join(expDir, DATA_DIR, 'lm-text.txt'), 'utf8').split('\n').filter((l) => l.trim()));
-  const tm = transitionModelOf(data.lang, data.inventory, data.tree);
-  const graph = buildDecodingGraph({ lexicon: decodingLexicon(data.lang), lm, transitionModel: tm, silencePhone: data.lang.silencePhone, silenceProb: c.decode.silenceProb });
-  const decoder = new ViterbiDecoder(graph);
+  const lmText = readFileSync(join(expDir, DATA_DIR, 'lm-text.txt'), 'utf8').split('\n').filter((l) => l.trim());
+  const words = new WordDecoder(data.lang, data.inventory, data.tree, lmText, c.decode);
   const logPriors = logPriorsOf(data);
   const sups = c.decode.maxUtterances ? data.testSups.slice(0, c.decode.maxUtterances) : data.testSups;
   const frontend = new Frontend(frontendOf(c));
@@ -62,15 +59,10 @@ function makeDecoder(c: AsrRecipeConfig, data: LoadedAsrData, expDir: string): D
       const t0 = Date.now();
       for (const [i, u] of sups.entries()) {
         const lp = logPosteriors(model, frontend.transform({ id: u.id, features: data.archive.get(u.id), speaker: u.speaker }));
-        const r = decode(decoder, posteriorsToLoglikes(lp, logPriors, c.decode.priorScale), {
-          acousticScale: c.decode.acousticScale,
-          lmWeight: c.decode.lmWeight,
-          wordInsertionPenalty: c.decode.wordInsertionPenalty,
-          beam: c.decode.beam,
-        });
+        const r = words.decodeUtterance(u.id, u.text, posteriorsToLoglikes(lp, logPriors, c.decode.priorScale));
         if (!r.reachedFinal) notFinal++;
-        hyp.push(`${u.id} ${r.words.join(' ')}`.trim());
-        ref.push(`${u.id} ${wordsOf(u.text).join(' ')}`);
+        hyp.push(r.hyp);
+        ref.push(r.ref);
         if ((i + 1) % 25 === 0) ctx.log(`    decoded ${i + 1}/${sups.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }
       mkdirSync(outDir, { recursive: true });

@@ -173,9 +173,8 @@ export const logitsStage: Stage<AsrRecipeConfig> = {
 };
 
 function openStored(dir: string): StoredLogitsTeacher {
-  const t = StoredLogitsTeacher.open(dir, { cacheChunks: 1 });
   // Hold every chunk: students draw frames uniformly from the whole transfer set.
-  return StoredLogitsTeacher.open(dir, { cacheChunks: t.index.chunks.length, verifyChecksums: true });
+  return StoredLogitsTeacher.open(dir, { cacheChunks: 'all', verifyChecksums: true });
 }
 
 /** One student: what it learns from, and how. */
