@@ -49,7 +49,7 @@ describe('kdasr experiment (dispatcher and options)', () => {
 
 describe('kdasr experiment asr (options)', () => {
   it('validates options before doing any work, and documents the stages', async () => {
-    await expect(run('asr', '--preset', 'huge')).rejects.toThrow(/--preset must be one of smoke, quick, medium, paper, got "huge"/);
+    await expect(run('asr', '--preset', 'huge')).rejects.toThrow(/--preset must be one of smoke, quick, medium, paper, fsdd, got "huge"/);
     await expect(run('asr', '--engine', 'gpu')).rejects.toThrow(/--engine must be one of native, tfjs, auto, got "gpu"/);
     await expect(run('asr', '--preset', 'smoke', '--backend', 'gpu')).rejects.toThrow(/--backend must be one of/);
     await expect(run('asr', 'extra')).rejects.toThrow(/unexpected argument "extra"/);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BACKENDS, initRuntime, type BackendRequest } from '@kdasr/core';
 import { PRESET_NAMES, SOURCE_ALIASES, getPreset, runMnistExperiment } from '@kdasr/mnist';
 import { ASR_PRESET_NAMES, asrPreset, runAsrExperiment } from '@kdasr/experiments';
@@ -79,10 +79,11 @@ const mnist: Experiment = {
   },
 };
 
-const asrHelp = `usage: kdasr experiment asr [--preset smoke|quick|medium|paper] [--out DIR] [--stage N] [--stop-stage N]
-                         [--force] [--engine E] [--backend B]
+const asrHelp = `usage: kdasr experiment asr [--preset smoke|quick|medium|paper|fsdd] [--out DIR] [--stage N] [--stop-stage N]
+                         [--force] [--engine E] [--backend B] [--fsdd DIR]
 
-Reruns §4 (Table 1) and §6 (Table 5) of Hinton, Vinyals & Dean (2015) on synthesised speech: an ensemble of
+Reruns §4 (Table 1) and §6 (Table 5) of Hinton, Vinyals & Dean (2015) on synthesised speech (or, with
+--preset fsdd, on the recorded connected digits of the Free Spoken Digit Dataset): an ensemble of
 DNN acoustic models differing only in their initialisation, single models distilled from it at several
 temperatures with the hard-target term at weight 0.5, ablations (T² scale, arithmetic vs geometric mean,
 soft-only, logit matching, stored top-k logits), and 3% of the training frames with hard vs soft targets.
@@ -93,7 +94,9 @@ stages (each skipped when its outputs are complete for the current config, so a 
 
 options:
   --preset P      smoke (tests), quick (default; under 30 min on 2 cores), medium (about an hour; the numbers
-                  of record), paper (the paper's shapes; a GPU-class machine)
+                  of record), paper (the paper's shapes; a GPU-class machine), fsdd (real recorded digits,
+                  whole-word models; about half an hour)
+  --fsdd DIR      FSDD root holding recordings/ (preset fsdd; default ../shared/data/fsdd)
   --out DIR       output directory (default exp/asr-<preset>)
   --stage N       first stage to run (number or name); --stop-stage N: last stage to run
   --force         rerun the stages in range even when complete
@@ -101,12 +104,12 @@ options:
   --backend B     tfjs backend, ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto)`;
 
 const asr: Experiment = {
-  summary: 'speech Table 1 and Table 5: ensemble, distilled students, ablations (--preset smoke|quick|medium|paper)',
+  summary: 'speech Table 1 and Table 5: ensemble, distilled students, ablations (--preset smoke|quick|medium|paper|fsdd)',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       'experiment asr',
       argv,
-      { preset: { type: 'string' }, out: { type: 'string' }, stage: { type: 'string' }, 'stop-stage': { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' }, engine: { type: 'string' } },
+      { preset: { type: 'string' }, out: { type: 'string' }, stage: { type: 'string' }, 'stop-stage': { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' }, engine: { type: 'string' }, fsdd: { type: 'string' } },
       asrHelp,
     );
     if (values.help) return (console.log(asrHelp), 0);
@@ -116,7 +119,8 @@ const asr: Experiment = {
       throw new CliError(`experiment asr: --preset must be one of ${ASR_PRESET_NAMES.join(', ')}, got "${presetName}"\n\n${asrHelp}`);
     const engine = values.engine;
     if (engine !== undefined && !ENGINES.includes(engine)) throw new CliError(`experiment asr: --engine must be one of ${ENGINES.join(', ')}, got "${engine}"\n\n${asrHelp}`);
-    const config = asrPreset(presetName, engine ? { engine } : {});
+    if (values.fsdd !== undefined && presetName !== 'fsdd') throw new CliError(`experiment asr: --fsdd DIR applies to --preset fsdd only\n\n${asrHelp}`);
+    const config = asrPreset(presetName, { ...(engine ? { engine } : {}), ...(values.fsdd !== undefined ? { corpus: { kind: 'fsdd', dir: resolve(values.fsdd) } } : {}) });
     const backend = parseBackend('asr', values.backend, asrHelp);
     const outDir = values.out ?? join('exp', `asr-${presetName}`);
     const rt = await initRuntime(backend ? { backend } : {});

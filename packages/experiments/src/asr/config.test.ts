@@ -16,7 +16,18 @@ describe('asr recipe config', () => {
   it('names the field and the fix on a bad config', () => {
     expect(() => asrPreset('quick', { model: { hiddenUnits: -3 } })).toThrow(/model\.hiddenUnits: .*see ASR_PRESETS/);
     expect(() => parseAsrConfig({ ...asrPreset('quick'), extra: 1 })).toThrow(/Unrecognized key/);
-    expect(() => asrPreset('huge')).toThrow(/unknown asr preset "huge"; choose one of smoke, quick, medium, paper/);
+    expect(() => asrPreset('huge')).toThrow(/unknown asr preset "huge"; choose one of smoke, quick, medium, paper, fsdd/);
+    expect(() => asrPreset('fsdd', { corpus: { kind: 'fsdd', devFraction: 1.5 } })).toThrow(/corpus/);
+  });
+
+  it('fsdd: whole-word models on the recorded digits; another corpus kind replaces the preset’s corpus', () => {
+    const f = asrPreset('fsdd');
+    expect(f.corpus).toEqual({ kind: 'fsdd', devFraction: 0.1, digitsPerUtterance: [3, 7] });
+    expect([f.labels.statesPerPhone, f.labels.treeLeaves]).toEqual([8, null]);
+    const s = asrPreset('smoke', { corpus: { kind: 'fsdd', dir: '/x' } });
+    expect(s.corpus).toEqual({ kind: 'fsdd', dir: '/x', devFraction: 0.1, digitsPerUtterance: [3, 7] });
+    // Same kind: merged field by field, as for every other section.
+    expect(asrPreset('smoke', { corpus: { speakers: 9 } }).corpus).toMatchObject({ speakers: 9, utterancesPerSpeaker: 3 });
   });
 
   it('lists the students Table 1, the ablations and Table 5 need', () => {

@@ -6,7 +6,8 @@ import { z } from 'zod';
 
 const posInt = z.number().int().positive();
 
-export const corpusSchema = z.strictObject({
+export const syntheticCorpusSchema = z.strictObject({
+  kind: z.literal('synthetic').optional(),
   /** espeak-ng voices (speakers) and utterances per voice (see @kdasr/corpus synthCorpus). */
   speakers: posInt,
   utterancesPerSpeaker: posInt,
@@ -20,6 +21,25 @@ export const corpusSchema = z.strictObject({
   /** Synthesis worker processes. */
   jobs: posInt.default(2),
 });
+
+/**
+ * Real recorded speech: the Free Spoken Digit Dataset as connected-digit utterances (@kdasr/corpus importFsdd;
+ * FSDD's official split: takes 0-4 are test). Whole-word models: each digit is one "phone" of
+ * labels.statesPerPhone states, and the frame targets come from the exact word boundaries of the joined takes.
+ */
+export const fsddCorpusSchema = z.strictObject({
+  kind: z.literal('fsdd'),
+  /** FSDD root holding recordings/ (default ../shared/data/fsdd beside the repository). */
+  dir: z.string().optional(),
+  /** Share of the training utterances held out as dev (early stopping), drawn with the recipe's seed. */
+  devFraction: z.number().gt(0).lt(1).default(0.1),
+  /** Digits per connected utterance (inclusive range). */
+  digitsPerUtterance: z.tuple([posInt, posInt]).default([3, 7]),
+});
+
+export const corpusSchema = z.union([fsddCorpusSchema, syntheticCorpusSchema]);
+export type SyntheticCorpusConfig = z.output<typeof syntheticCorpusSchema>;
+export type FsddCorpusConfig = z.output<typeof fsddCorpusSchema>;
 
 export const labelsSchema = z.strictObject({
   statesPerPhone: posInt.default(3),
@@ -81,21 +101,28 @@ export const asrRecipeSchema = z.strictObject({
   decode: z.strictObject({
     /** Decode at most this many test utterances (all when absent). */
     maxUtterances: posInt.optional(),
-    beam: z.number().positive().default(16),
-    acousticScale: z.number().positive().default(1),
+    beam: z.number().positive().default(13),
+    acousticScale: z.number().positive().default(0.1),
     lmWeight: z.number().min(0).default(1),
     wordInsertionPenalty: z.number().default(0),
     priorScale: z.number().min(0).default(1),
     silenceProb: z.number().min(0).max(1).default(0.5),
+    /**
+     * Per decoded system, pick the acoustic scale with the lowest WER on the dev utterances (at most
+     * maxUtterances of them) and decode test with it (Kaldi's score.sh sweeps LMWT, but on test). Absent:
+     * acousticScale for every system.
+     */
+    tune: z.strictObject({ acousticScales: z.array(z.number().positive()).min(1), maxUtterances: posInt.optional() }).optional(),
   }),
 });
 
 export type AsrRecipeConfig = z.output<typeof asrRecipeSchema>;
 export type AsrRecipeInput = z.input<typeof asrRecipeSchema>;
-export const ASR_PRESET_NAMES = ['smoke', 'quick', 'medium', 'paper'] as const;
+export const ASR_PRESET_NAMES = ['smoke', 'quick', 'medium', 'paper', 'fsdd'] as const;
 export type AsrPresetName = (typeof ASR_PRESET_NAMES)[number];
 
-const commonDecode = { beam: 16, acousticScale: 1, lmWeight: 1, wordInsertionPenalty: 0, priorScale: 1, silenceProb: 0.5 };
+// Kaldi's defaults (see WORD_DECODE_DEFAULTS for why not acoustic scale 1).
+const commonDecode = { beam: 13, acousticScale: 0.1, lmWeight: 1, wordInsertionPenalty: 0, priorScale: 1, silenceProb: 0.5, tune: { acousticScales: [0.05, 0.1, 0.2, 0.5, 1] } };
 
 export const ASR_PRESETS: Record<AsrPresetName, AsrRecipeInput> = {
   // Seconds-to-a-minute, for tests: a handful of short utterances, one tiny net (numbers are meaningless).
@@ -109,7 +136,7 @@ export const ASR_PRESETS: Record<AsrPresetName, AsrRecipeInput> = {
     distillation: { temperatures: [1, 2] },
     ablations: { temperature: 2, topK: 5 },
     smallData: { fraction: 0.3, epochs: 2, temperature: 2 },
-    decode: { ...commonDecode, maxUtterances: 3 },
+    decode: { ...commonDecode, maxUtterances: 3, tune: { acousticScales: [0.1, 1], maxUtterances: 2 } },
   },
   // Under 30 minutes on 2 cores from a clean clone: ~0.3 h of speech, monophone states, 2x256 nets, 4 members.
   quick: {
@@ -122,7 +149,7 @@ export const ASR_PRESETS: Record<AsrPresetName, AsrRecipeInput> = {
     distillation: { temperatures: [1, 2, 5, 10] },
     ablations: { temperature: 2, topK: 10 },
     smallData: { fraction: 0.03, epochs: 25, temperature: 2 },
-    decode: { ...commonDecode, maxUtterances: 40 },
+    decode: { ...commonDecode, maxUtterances: 40, tune: { acousticScales: [0.05, 0.1, 0.2, 0.5, 1], maxUtterances: 40 } },
   },
   // The numbers of record on 2 cores (about an hour): ~1 h of speech, ~600 tied states, 10 members of 3x512.
   medium: {
@@ -136,6 +163,21 @@ export const ASR_PRESETS: Record<AsrPresetName, AsrRecipeInput> = {
     ablations: { temperature: 2, topK: 20 },
     smallData: { fraction: 0.03, epochs: 30, temperature: 2 },
     decode: { ...commonDecode },
+  },
+  // Real recorded speech (FSDD, 8 kHz, 6 speakers): whole-word digit models, the official test takes; ~30 min here.
+  fsdd: {
+    name: 'fsdd',
+    description: 'FSDD real speech: connected digits from 3,000 recorded takes (6 speakers, 8 kHz), 8-state whole-word models (83 states), 6 members of 3x256, 11-frame context',
+    engine: 'auto',
+    corpus: { kind: 'fsdd' },
+    labels: { statesPerPhone: 8, statesPerSilence: 3, treeLeaves: null },
+    model: { hiddenLayers: 3, hiddenUnits: 256, dropout: 0.1, contextLeft: 5, contextRight: 5, epochs: 10, patience: 3 },
+    ensemble: { members: 6 },
+    distillation: { temperatures: [1, 2, 5, 10] },
+    ablations: { temperature: 2, topK: 10 },
+    smallData: { fraction: 0.03, epochs: 30, temperature: 2 },
+    // Whole-word digits with a flat LM: the dev optimum sits below 0.05, so the sweep reaches lower.
+    decode: { ...commonDecode, tune: { acousticScales: [0.02, 0.05, 0.1, 0.2, 0.5, 1] } },
   },
   // The paper's shapes (10 members of 8x2560, 26-frame windows, up to 14k tied states): a GPU-class machine.
   paper: {
@@ -158,8 +200,13 @@ export function asrPreset(name: string, overrides: Partial<Record<keyof AsrRecip
   if (!(ASR_PRESET_NAMES as readonly string[]).includes(name)) throw new Error(`unknown asr preset "${name}"; choose one of ${ASR_PRESET_NAMES.join(', ')}`);
   const base = ASR_PRESETS[name as AsrPresetName] as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(overrides))
-    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object' ? { ...(base[k] as object), ...(v as object) } : v;
+  for (const [k, v] of Object.entries(overrides)) {
+    const b = base[k] as Record<string, unknown> | undefined;
+    const o = v as Record<string, unknown>;
+    // Another corpus kind replaces the preset's corpus instead of merging into it (their fields differ).
+    const sameKind = k !== 'corpus' || (o?.kind ?? 'synthetic') === (b?.kind ?? 'synthetic');
+    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && sameKind ? { ...b, ...o } : v;
+  }
   return parseAsrConfig(merged, `preset ${name}`);
 }
 

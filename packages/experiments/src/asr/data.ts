@@ -1,16 +1,23 @@
 /**
- * The speech recipe's data stages: synthesise the corpus (espeak-ng voices, noise, reverb, with the synthesiser's
- * own phone alignments), compute fbank features, and turn the alignments into frame targets over monophone or
- * tree-tied HMM states. `loadFrameTask` then gives the train / dev / test frame datasets every later stage (and
+ * The speech recipe's data stages: make the corpus (synthesised with espeak-ng, with the synthesiser's own phone
+ * alignments, or FSDD's recorded digits joined into connected utterances with exact word boundaries), compute fbank
+ * features, and turn the alignments into frame targets over monophone, whole-word or tree-tied HMM states. `loadFrameTask` then gives the train / dev / test frame datasets every later stage (and
  * the specialists recipe) trains on.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Rng } from '@kdasr/core';
 import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, type FeatureMatrix } from '@kdasr/audio-features';
 import { writeFileAtomic, writeJsonAtomic, type FrameOptions } from '@kdasr/core';
 import {
   AlignmentSchema,
+  DEFAULT_FSDD_DIR,
+  DIGIT_WORDS,
   MANIFEST_FILES,
+  importFsdd,
+  writeJsonl,
+  type Alignment,
+  type Recording,
   PRESETS,
   RecordingSchema,
   SupervisionSchema,
@@ -36,7 +43,7 @@ import {
   type StateInventory,
 } from '@kdasr/acoustic-models';
 import { inventoryOf, makeLang, type Lang } from '../lang.js';
-import { asrPreset, type AsrRecipeConfig } from './config.js';
+import { asrPreset, type AsrRecipeConfig, type FsddCorpusConfig, type SyntheticCorpusConfig } from './config.js';
 import { runStages, type Stage } from '../stages.js';
 
 export const CORPUS_DIR = 'corpus';
@@ -48,7 +55,7 @@ export function featureFrameOptions(sampleRateHz: number): FrameOptions {
   return { sampleRateHz, frameLengthMs: 25, frameShiftMs: 10, snipEdges: true };
 }
 
-function corpusPreset(c: AsrRecipeConfig): Preset {
+function corpusPreset(c: AsrRecipeConfig & { corpus: SyntheticCorpusConfig }): Preset {
   return {
     name: `asr-${c.name}`,
     speakers: c.corpus.speakers,
@@ -61,13 +68,58 @@ function corpusPreset(c: AsrRecipeConfig): Preset {
   };
 }
 
+export function isFsdd(c: AsrRecipeConfig): c is AsrRecipeConfig & { corpus: FsddCorpusConfig } {
+  return c.corpus.kind === 'fsdd';
+}
+
+/**
+ * Utterance-level splits, where the corpus has them (FSDD: the official test takes, and dev drawn from train);
+ * the synthetic corpus splits by speaker instead (splits.json).
+ */
+export const UTTERANCE_SPLITS_FILE = 'utterance-splits.json';
+
+/**
+ * FSDD as the recipe's corpus: import the connected-digit utterances (both official splits), then write one set of
+ * manifests at the corpus root (recording paths relative to it), whole-word alignments (each word is its own
+ * phone, with the joined takes' exact boundaries), a whole-word lexicon, and the utterance splits.
+ */
+function fsddCorpus(c: AsrRecipeConfig & { corpus: FsddCorpusConfig }, outDir: string, log: (l: string) => void) {
+  const src = c.corpus.dir ?? DEFAULT_FSDD_DIR;
+  if (!existsSync(join(src, 'recordings')))
+    throw new Error(`corpus.dir ${src}: no recordings/ directory; point it (kdasr experiment asr --fsdd DIR) at the FSDD root, e.g. ../shared/data/fsdd`);
+  const summary = importFsdd({ src, outDir, seed: c.seed, digitsPerUtterance: c.corpus.digitsPerUtterance });
+  const recs: Recording[] = [];
+  const sups: Supervision[] = [];
+  const alis: Alignment[] = [];
+  const ids = { train: [] as string[], test: [] as string[] };
+  for (const split of ['train', 'test'] as const) {
+    const dir = join(outDir, 'connected', split);
+    for (const r of readJsonl(join(dir, MANIFEST_FILES.recordings), RecordingSchema)) recs.push({ ...r, path: `connected/${split}/${r.path}` });
+    for (const s of readJsonl(join(dir, MANIFEST_FILES.supervisions), SupervisionSchema)) (sups.push(s), ids[split].push(s.id));
+    for (const a of readJsonl(join(dir, MANIFEST_FILES.alignments), AlignmentSchema)) alis.push({ ...a, phones: a.words.map((w, i) => ({ phone: w.word, startSec: w.startSec, endSec: w.endSec, wordIndex: i })) });
+  }
+  const shuffled = new Rng(c.seed).fork('fsdd-dev').shuffle([...ids.train]);
+  const numDev = Math.max(1, Math.round(c.corpus.devFraction * shuffled.length));
+  const dev = new Set(shuffled.slice(0, numDev));
+  writeJsonl(join(outDir, MANIFEST_FILES.recordings), recs, RecordingSchema);
+  writeJsonl(join(outDir, MANIFEST_FILES.supervisions), sups, SupervisionSchema);
+  writeJsonl(join(outDir, MANIFEST_FILES.alignments), alis, AlignmentSchema);
+  writeFileAtomic(join(outDir, 'lexicon.txt'), DIGIT_WORDS.map((w) => `${w} ${w}`).join('\n') + '\n');
+  writeJsonAtomic(join(outDir, UTTERANCE_SPLITS_FILE), { train: ids.train.filter((i) => !dev.has(i)), dev: [...dev], test: ids.test });
+  const hours = summary.hoursConnected;
+  log(`  FSDD ${src}: ${sups.length} connected utterances (${ids.train.length - numDev} train, ${numDev} dev, ${ids.test.length} test), ${hours.toFixed(2)} h, ${summary.speakers.length} speakers`);
+  return { utterances: sups.length, speakers: summary.speakers.length, hours, vocabulary: DIGIT_WORDS.length, phones: DIGIT_WORDS.length + 1, source: resolve(src) };
+}
+
 export const corpusStage: Stage<AsrRecipeConfig> = {
   name: 'corpus',
   outputs: [CORPUS_DIR],
-  description: 'synthesise the corpus with espeak-ng (voices, noise, reverb; phone alignments from the synthesiser)',
-  configSlice: (c) => ({ corpus: corpusPreset(c), seed: c.seed }),
+  description: 'make the corpus: synthesise it with espeak-ng (phone alignments from the synthesiser) or import FSDD (word boundaries of the joined takes)',
+  configSlice: (c) => (isFsdd(c) ? { corpus: c.corpus, seed: c.seed } : { corpus: corpusPreset(c as AsrRecipeConfig & { corpus: SyntheticCorpusConfig }), seed: c.seed }),
   async run(c, ctx) {
-    const s = await synthCorpus({ preset: corpusPreset(c), seed: c.seed, outDir: join(ctx.expDir, CORPUS_DIR), jobs: c.corpus.jobs, log: ctx.log });
+    if (isFsdd(c)) return fsddCorpus(c, join(ctx.expDir, CORPUS_DIR), ctx.log);
+    const sc = c as AsrRecipeConfig & { corpus: SyntheticCorpusConfig };
+    const s = await synthCorpus({ preset: corpusPreset(sc), seed: c.seed, outDir: join(ctx.expDir, CORPUS_DIR), jobs: sc.corpus.jobs, log: ctx.log });
     return { utterances: s.utterances, skipped: s.skipped, speakers: s.speakers, hours: s.hours, vocabulary: s.vocabulary, phones: s.phones };
   },
 };
@@ -143,10 +195,24 @@ function frameSegments(phones: { phone: string; startSec: number; endSec: number
   return { segments, states, mono };
 }
 
+/** Which split an utterance is in: by utterance id where the corpus lists them (FSDD), else by speaker. */
+function splitsOf(corpus: string): (s: Supervision) => 'train' | 'dev' | 'test' | undefined {
+  const byUtt = join(corpus, UTTERANCE_SPLITS_FILE);
+  const of = new Map<string, 'train' | 'dev' | 'test'>();
+  if (existsSync(byUtt)) {
+    const j = JSON.parse(readFileSync(byUtt, 'utf8')) as Record<'train' | 'dev' | 'test', string[]>;
+    for (const name of ['train', 'dev', 'test'] as const) for (const id of j[name]) of.set(id, name);
+    return (s) => of.get(s.id);
+  }
+  const splits = readSplits(join(corpus, MANIFEST_FILES.splits));
+  for (const name of ['train', 'dev', 'test'] as const) for (const spk of splits[name]) of.set(spk, name);
+  return (s) => of.get(s.speaker);
+}
+
 export const labelsStage: Stage<AsrRecipeConfig> = {
   name: 'labels',
   outputs: [DATA_DIR],
-  description: 'frame targets from the synthesiser\u2019s phone alignments (monophone states, tied by a phonetic tree when configured)',
+  description: 'frame targets from the corpus alignments (monophone or whole-word states, tied by a phonetic tree when configured)',
   configSlice: (c) => ({ labels: c.labels, treeCmvn: 'utterance' }),
   after: ['features'],
   async run(c, ctx) {
@@ -155,9 +221,7 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
     mkdirSync(out, { recursive: true });
     const sups = readJsonl(join(corpus, MANIFEST_FILES.supervisions), SupervisionSchema);
     const alis = new Map(readJsonl(join(corpus, MANIFEST_FILES.alignments), AlignmentSchema).map((a) => [a.id, a]));
-    const splits = readSplits(join(corpus, MANIFEST_FILES.splits));
-    const splitOf = new Map<string, 'train' | 'dev' | 'test'>();
-    for (const name of ['train', 'dev', 'test'] as const) for (const spk of splits[name]) splitOf.set(spk, name);
+    const splitOf = splitsOf(corpus);
     const lang = makeLang({ lexiconFile: join(corpus, 'lexicon.txt'), words: [], statesPerPhone: c.labels.statesPerPhone, statesPerSilence: c.labels.statesPerSilence });
     const inventory = inventoryOf(lang);
     const archive = FeatureArchive.open(join(ctx.expDir, FEATS_DIR));
@@ -165,7 +229,7 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
     let skipped = 0;
     for (const s of sups) {
       const a = alis.get(s.id);
-      const split = splitOf.get(s.speaker);
+      const split = splitOf(s);
       if (!a || !archive.has(s.id) || !split) {
         skipped++;
         continue;
@@ -197,7 +261,7 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
       frames[u.split] += labels.length;
     }
     writeJsonAtomic(join(out, LANG_FILE), lang);
-    writeFileAtomic(join(out, 'lm-text.txt'), sups.filter((s) => splitOf.get(s.speaker) === 'train').map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
+    writeFileAtomic(join(out, 'lm-text.txt'), sups.filter((s) => splitOf(s) === 'train').map((s) => wordsOf(s.text).join(' ')).join('\n') + '\n');
     writeJsonAtomic(join(out, 'stats.json'), { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses, phones: lang.phones.length });
     writeFileAtomic(join(out, LABELS_FILE), lines.join('\n') + '\n');
     archive.close();
@@ -229,6 +293,8 @@ export interface LoadedAsrData {
   tree?: PhoneticTree;
   /** Test utterances in corpus order (decoding needs their ids, speakers and transcripts). */
   testSups: Supervision[];
+  /** Dev utterances in corpus order (decode settings are tuned on these, never on test). */
+  devSups: Supervision[];
   archive: FeatureArchive;
   frameOptions: FrameOptions;
 }
@@ -255,10 +321,13 @@ export function loadAsrData(expDir: string, config: AsrRecipeConfig): LoadedAsrD
   const classNames = tree ? tree.pdfNames() : Array.from({ length: numClasses }, (_, k) => inventory.className(k));
   const phoneOfClass = tree ? tree.pdfRoots().map((r) => r.phone) : Array.from({ length: numClasses }, (_, k) => inventory.phoneOfClass(k));
   const testIds = new Set(bySplit.test.map((u) => u.id));
-  const testSups = readJsonl(join(expDir, CORPUS_DIR, MANIFEST_FILES.supervisions), SupervisionSchema).filter((s) => testIds.has(s.id));
+  const devIds = new Set(bySplit.dev.map((u) => u.id));
+  const allSups = readJsonl(join(expDir, CORPUS_DIR, MANIFEST_FILES.supervisions), SupervisionSchema);
+  const testSups = allSups.filter((s) => testIds.has(s.id));
+  const devSups = allSups.filter((s) => devIds.has(s.id));
   const task: FrameTask = {
-    name: tree ? 'speech-tied-states' : 'speech-monophone-states',
-    description: `synthetic espeak-ng speech (${resolve(expDir)}): ${bySplit.train.length}/${bySplit.dev.length}/${bySplit.test.length} train/dev/test utterances, ${train.size} training frames, ${numClasses} ${tree ? 'tied context-dependent states' : 'monophone states'}, ${train.featureDim}-dim spliced fbank`,
+    name: tree ? 'speech-tied-states' : isFsdd(config) ? 'speech-whole-word-states' : 'speech-monophone-states',
+    description: `${isFsdd(config) ? 'FSDD recorded connected digits' : 'synthetic espeak-ng speech'} (${resolve(expDir)}): ${bySplit.train.length}/${bySplit.dev.length}/${bySplit.test.length} train/dev/test utterances, ${train.size} training frames, ${numClasses} ${tree ? 'tied context-dependent states' : isFsdd(config) ? 'whole-word states' : 'monophone states'}, ${train.featureDim}-dim spliced fbank`,
     train,
     dev: make('dev'),
     test: make('test'),
@@ -267,7 +336,9 @@ export function loadAsrData(expDir: string, config: AsrRecipeConfig): LoadedAsrD
     classNames,
     phoneOfClass,
   };
-  return { task, lang, inventory, tree, testSups, archive, frameOptions: featureFrameOptions(16000) };
+  const first = bySplit.train[0]?.id;
+  const sampleRateHz = (first && Number(archive.entry(first).meta?.sampleRateHz)) || 16000;
+  return { task, lang, inventory, tree, testSups, devSups, archive, frameOptions: featureFrameOptions(sampleRateHz) };
 }
 
 export const DATA_STAGES = [corpusStage, featuresStage, labelsStage];

@@ -37,7 +37,8 @@ describe.skipIf(!!why)('kdasr experiment asr, smoke preset', () => {
     expect(r.outcomes.map((o) => o.status)).toEqual(Array(8).fill('ran'));
     const md = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
     expect(md).toMatch(/## Table 1: frame accuracy and WER/);
-    expect(md).toMatch(/\| baseline \(member 0\) \| \d+\.\d\d% \| \d+\.\d\d% \| – \| 58\.9% \| 10\.9% \|/);
+    expect(md).toMatch(/\| baseline \(member 0\) \| \d+\.\d\d% \| \d+\.\d\d% \| (0\.1|1) \| – \| 58\.9% \| 10\.9% \|/);
+    expect(md).toMatch(/acoustic scale chosen per system by dev WER over \{0\.1, 1\} \(first 2 dev utterances\)/);
     expect(md).toMatch(/\| distilled, T=2 \| \d+\.\d\d% \|/);
     expect(md).toMatch(/## Table 5[\s\S]*30% of frames, hard targets[\s\S]*44\.5%/);
     expect(md).toMatch(/## Ablations[\s\S]*geometric-mean ensemble[\s\S]*stored top-5 logits/);
@@ -55,7 +56,12 @@ describe.skipIf(!!why)('kdasr experiment asr, smoke preset', () => {
     const direct = m0.logitsHost!(data.task.train.gather(idx).features, idx.length);
     const got = stored.gatherLogits(idx);
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(direct[i], 4);
-    const w = readScore(dir, 'ensemble')!.wer!;
+    // The test decode used the dev-chosen acoustic scale: the lowest dev WER of the sweep (ties: the first listed).
+    const ensScore = readScore(dir, 'ensemble')!;
+    const best = ensScore.tuning!.reduce((b, t) => (t.devWer < b.devWer ? t : b));
+    expect(ensScore.tuning!.map((t) => t.acousticScale)).toEqual([0.1, 1]);
+    expect(ensScore.acousticScale).toBe(best.acousticScale);
+    const w = ensScore.wer!;
     expect(w.errors).toBe(w.insertions + w.deletions + w.substitutions);
     expect(w.wer).toBeCloseTo((100 * w.errors) / w.refWords, 6);
     expect(readScore(dir, 'small-hard')!.wer).toBeUndefined();
@@ -66,12 +72,17 @@ describe.skipIf(!!why)('kdasr experiment asr, smoke preset', () => {
   it('skips complete stages on a rerun and reruns only what a config change affects', async () => {
     const again = await runAsrExperiment({ config, expDir: dir, log });
     expect(again.outcomes.every((o) => o.status === 'skipped')).toBe(true);
-    const changed = asrPreset('smoke', { decode: { beam: 12, maxUtterances: 3 } });
+    // A beam far too narrow: the report must say which systems' searches failed.
+    const changed = asrPreset('smoke', { decode: { beam: 1e-4, maxUtterances: 3 } });
     const stale = readScore(dir, 'baseline')!;
     const r = await runAsrExperiment({ config: changed, expDir: dir, log });
     expect(r.outcomes.filter((o) => o.status === 'ran').map((o) => o.name)).toEqual(['score', 'report']);
     expect(existsSync(join(dir, 'score/baseline/hyp.txt'))).toBe(true);
     // Rescored under the new config, not reused (a fresh score.json).
     expect(readScore(dir, 'baseline')!.seconds).not.toBe(stale.seconds);
+    const failed = readScore(dir, 'baseline')!.notReachedFinal!;
+    const md = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
+    if (failed > 0) expect(md).toMatch(new RegExp(`Search failures .*baseline ${failed}/3`));
+    else expect(md).not.toMatch(/Search failures/);
   }, 120_000);
 });

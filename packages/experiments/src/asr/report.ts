@@ -30,15 +30,17 @@ export const PAPER = {
 export interface AsrResults {
   preset: string;
   command: string;
-  table1: { system: string; testFrameAccuracy: number; wer?: number; gainKept?: number; paper?: { frameAccuracy: number; wer: number } }[];
+  table1: { system: string; testFrameAccuracy: number; wer?: number; acousticScale?: number; gainKept?: number; paper?: { frameAccuracy: number; wer: number } }[];
   table5: { system: string; trainFrameAccuracy?: number; testFrameAccuracy: number; paper: { train: number; test: number }; bestDevEpoch?: number; testAtBestDev?: number }[];
-  ablations: { system: string; label: string; testFrameAccuracy: number; wer?: number; deltaVsReference: number }[];
+  ablations: { system: string; label: string; testFrameAccuracy: number; wer?: number; acousticScale?: number; deltaVsReference: number }[];
   memberTestFrameAccuracy: number[];
   stageSeconds: Record<string, number>;
   totalSeconds: number;
   engine: string;
   corpus: unknown;
   labels: unknown;
+  /** Decoded systems whose search ended outside a final state on some utterances (a too-narrow beam). */
+  searchFailures?: { system: string; utterances: number; of: number }[];
 }
 
 const pct = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : (100 * x).toFixed(d));
@@ -57,13 +59,13 @@ export function collectResults(c: AsrRecipeConfig, expDir: string, command: stri
   const gain = (a: number) => (ens.testFrameAccuracy > base.testFrameAccuracy ? (a - base.testFrameAccuracy) / (ens.testFrameAccuracy - base.testFrameAccuracy) : undefined);
   const specs = studentSpecs(c);
   const table1: AsrResults['table1'] = [
-    { system: 'baseline (member 0)', testFrameAccuracy: base.testFrameAccuracy, wer: base.wer?.wer, paper: PAPER.table1.baseline },
-    { system: `${c.ensemble.members}-member ensemble (arithmetic)`, testFrameAccuracy: ens.testFrameAccuracy, wer: ens.wer?.wer, gainKept: 1, paper: PAPER.table1.ensemble },
+    { system: 'baseline (member 0)', testFrameAccuracy: base.testFrameAccuracy, wer: base.wer?.wer, acousticScale: base.acousticScale, paper: PAPER.table1.baseline },
+    { system: `${c.ensemble.members}-member ensemble (arithmetic)`, testFrameAccuracy: ens.testFrameAccuracy, wer: ens.wer?.wer, acousticScale: ens.acousticScale, gainKept: 1, paper: PAPER.table1.ensemble },
     ...specs
       .filter((s) => s.group === 'temperature')
       .map((s) => {
         const r = must(expDir, s.name);
-        return { system: s.label, testFrameAccuracy: r.testFrameAccuracy, wer: r.wer?.wer, gainKept: gain(r.testFrameAccuracy), paper: PAPER.table1.distilled };
+        return { system: s.label, testFrameAccuracy: r.testFrameAccuracy, wer: r.wer?.wer, acousticScale: r.acousticScale, gainKept: gain(r.testFrameAccuracy), paper: PAPER.table1.distilled };
       }),
   ];
   const table5: AsrResults['table5'] = [{ system: 'baseline, 100% of frames (member 0)', trainFrameAccuracy: base.trainFrameAccuracy, testFrameAccuracy: base.testFrameAccuracy, paper: PAPER.table5.baseline }];
@@ -86,7 +88,7 @@ export function collectResults(c: AsrRecipeConfig, expDir: string, command: stri
     .filter((s) => s.group === 'ablation' || (c.ablations.enabled && s.name === refName))
     .map((s) => {
       const r = must(expDir, s.name);
-      return { system: s.name, label: s.name === refName ? `reference: ${s.label} (arithmetic mean, T\u00b2 on, hard weight ${c.distillation.hardWeight}, dense logits)` : s.label, testFrameAccuracy: r.testFrameAccuracy, wer: r.wer?.wer, deltaVsReference: ref ? r.testFrameAccuracy - ref.testFrameAccuracy : NaN };
+      return { system: s.name, label: s.name === refName ? `reference: ${s.label} (arithmetic mean, T\u00b2 on, hard weight ${c.distillation.hardWeight}, dense logits)` : s.label, testFrameAccuracy: r.testFrameAccuracy, wer: r.wer?.wer, acousticScale: r.acousticScale, deltaVsReference: ref ? r.testFrameAccuracy - ref.testFrameAccuracy : NaN };
     });
   const memberTestFrameAccuracy = Array.from({ length: c.ensemble.members }, (_, i) => must(expDir, i === 0 ? 'baseline' : `member-${i}`).testFrameAccuracy);
   const stageSeconds: Record<string, number> = {};
@@ -95,7 +97,12 @@ export function collectResults(c: AsrRecipeConfig, expDir: string, command: stri
     if (d) stageSeconds[st] = d.seconds;
   }
   const rec0 = readRecord(memberDir(expDir, 0));
+  const searchFailures = ['baseline', 'ensemble', ...specs.map((x) => x.name)]
+    .map((name) => ({ name, s: readScore(expDir, name) }))
+    .filter(({ s }) => (s?.notReachedFinal ?? 0) > 0)
+    .map(({ name, s }) => ({ system: name, utterances: s!.notReachedFinal!, of: s!.utterancesDecoded ?? 0 }));
   return {
+    searchFailures,
     preset: c.name,
     command,
     table1,
@@ -165,16 +172,26 @@ export function renderMarkdown(c: AsrRecipeConfig, r: AsrResults, plots: string[
   const p = provenance();
   L.push(`Training engine: ${r.engine}; tensor backend: ${p.backend}${p.threads ? ` (${p.threads} threads)` : ''}; code ${p.gitCommit}; kdasr ${p.kdasrVersion}; node ${p.versions.node}.`, '');
   L.push('## Setup', '');
-  L.push(`- Corpus: synthetic espeak-ng speech, ${corpus?.utterances ?? '?'} utterances, ${num(corpus?.hours)} h, ${corpus?.speakers ?? '?'} voices, ${corpus?.vocabulary ?? '?'} words, ${corpus?.phones ?? '?'} phones; ${Math.round(100 * c.corpus.cleanFraction)}% clean, the rest with white/pink/babble noise at 0–20 dB SNR, 35% reverberated. Speaker-disjoint splits.`);
+  if (c.corpus.kind === 'fsdd')
+    L.push(`- Corpus: FSDD (recorded speech, 8 kHz), ${corpus?.utterances ?? '?'} connected-digit utterances of ${c.corpus.digitsPerUtterance.join('–')} takes of one speaker, ${num(corpus?.hours)} h, ${corpus?.speakers ?? '?'} speakers, ${corpus?.vocabulary ?? '?'} words. Test: FSDD's official test takes (0–4); dev: ${Math.round(100 * c.corpus.devFraction)}% of the training utterances. Speakers are shared between splits (FSDD has six).`);
+  else
+    L.push(`- Corpus: synthetic espeak-ng speech, ${corpus?.utterances ?? '?'} utterances, ${num(corpus?.hours)} h, ${corpus?.speakers ?? '?'} voices, ${corpus?.vocabulary ?? '?'} words, ${corpus?.phones ?? '?'} phones; ${Math.round(100 * c.corpus.cleanFraction)}% clean, the rest with white/pink/babble noise at 0–20 dB SNR, 35% reverberated. Speaker-disjoint splits.`);
   L.push(`- Utterances train/dev/test: ${labels?.utterances?.train ?? '?'}/${labels?.utterances?.dev ?? '?'}/${labels?.utterances?.test ?? '?'}; frames ${labels?.frames?.train ?? '?'}/${labels?.frames?.dev ?? '?'}/${labels?.frames?.test ?? '?'}.`);
-  L.push(`- Targets: ${labels?.numClasses ?? '?'} ${c.labels.treeLeaves !== null ? `tied context-dependent states (phonetic decision tree, ${c.labels.treeLeaves} leaves asked) over ${labels?.monophoneStates ?? '?'} monophone states` : 'monophone HMM states'}, from the synthesiser's own phone alignments (the paper: forced alignments from a GMM system).`);
+  const kind = c.labels.treeLeaves !== null ? `tied context-dependent states (phonetic decision tree, ${c.labels.treeLeaves} leaves asked) over ${labels?.monophoneStates ?? '?'} monophone states` : c.corpus.kind === 'fsdd' ? `whole-word HMM states (${c.labels.statesPerPhone} per digit, ${c.labels.statesPerSilence} for silence)` : 'monophone HMM states';
+  const from = c.corpus.kind === 'fsdd' ? "the exact word boundaries of the joined takes, each word's states spread evenly over it" : "the synthesiser's own phone alignments";
+  L.push(`- Targets: ${labels?.numClasses ?? '?'} ${kind}, from ${from} (the paper: forced alignments from a GMM system).`);
   L.push(`- Features: ${c.features.numMelBins}-bin log-mel fbank, 25 ms / 10 ms, per-utterance mean normalisation, ${c.model.contextLeft}+1+${c.model.contextRight} frames of context.`);
   L.push(`- Models: ${c.model.hiddenLayers}×${c.model.hiddenUnits} ReLU, dropout ${c.model.dropout}, Adam ${c.model.learningRate}, batch ${c.model.batchSize}, up to ${c.model.epochs} epochs with newbob and early stopping on dev frame accuracy (patience ${c.model.patience}). The paper: 8×2560, 26-frame windows, ~14,000 tied states, ~2000 h.`);
-  L.push(`- Decoding: bigram LM from the training transcripts, ${c.decode.maxUtterances ? `first ${c.decode.maxUtterances} ` : ''}test utterances, beam ${c.decode.beam}, acoustic scale ${c.decode.acousticScale}, LM weight ${c.decode.lmWeight}, priors from the training label counts (nothing tuned on test).`, '');
+  const scale = c.decode.tune
+    ? `acoustic scale chosen per system by dev WER over {${c.decode.tune.acousticScales.join(', ')}} (${c.decode.tune.maxUtterances ? `first ${c.decode.tune.maxUtterances}` : 'all'} dev utterances)`
+    : `acoustic scale ${c.decode.acousticScale}`;
+  L.push(`- Decoding: bigram LM from the training transcripts, ${c.decode.maxUtterances ? `first ${c.decode.maxUtterances} ` : ''}test utterances, beam ${c.decode.beam}, ${scale}, LM weight ${c.decode.lmWeight}, priors from the training label counts (nothing tuned on test).`, '');
   L.push('## Table 1: frame accuracy and WER', '');
-  L.push('| system | test frame accuracy | WER | share of the ensemble\u2019s gain kept | paper: frame acc. | paper: WER |', '| --- | --- | --- | --- | --- | --- |');
-  for (const row of r.table1) L.push(`| ${row.system} | ${pct(row.testFrameAccuracy)}% | ${num(row.wer)}% | ${row.gainKept === undefined ? '–' : `${(100 * row.gainKept).toFixed(0)}%`} | ${row.paper ? `${row.paper.frameAccuracy}%` : '–'} | ${row.paper ? `${row.paper.wer}%` : '–'} |`);
+  L.push('| system | test frame accuracy | WER | acoustic scale | share of the ensemble\u2019s gain kept | paper: frame acc. | paper: WER |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of r.table1) L.push(`| ${row.system} | ${pct(row.testFrameAccuracy)}% | ${num(row.wer)}% | ${row.acousticScale ?? '–'} | ${row.gainKept === undefined ? '–' : `${(100 * row.gainKept).toFixed(0)}%`} | ${row.paper ? `${row.paper.frameAccuracy}%` : '–'} | ${row.paper ? `${row.paper.wer}%` : '–'} |`);
   L.push('');
+  if (r.searchFailures?.length)
+    L.push(`Search failures (utterances whose best path ended outside a final state; widen \`decode.beam\`): ${r.searchFailures.map((f) => `${f.system} ${f.utterances}/${f.of}`).join(', ')}.`, '');
   L.push(`Members' test frame accuracy: ${r.memberTestFrameAccuracy.map((a) => pct(a)).join(', ')} (mean ${pct(r.memberTestFrameAccuracy.reduce((a, b) => a + b, 0) / r.memberTestFrameAccuracy.length)}%). The paper's distilled row is its single distilled model (best of T ∈ {1, 2, 5, 10}; "more than 80% of the improvement ... is transferred").`, '');
   L.push('## Table 5: soft targets as a regulariser', '');
   L.push(`| system | train frame accuracy | test frame accuracy (final) | test at the best dev epoch | paper: train | paper: test |`, '| --- | --- | --- | --- | --- | --- |');
@@ -182,8 +199,8 @@ export function renderMarkdown(c: AsrRecipeConfig, r: AsrResults, plots: string[
   L.push('', `Train accuracy is on the frames each system trained on. The small-data runs train ${c.smallData.epochs} epochs without early stopping; "test at the best dev epoch" is what early stopping on dev would have kept (the paper's 44.5% for hard targets is with early stopping).`, '');
   if (r.ablations.length) {
     L.push(`## Ablations (T = ${c.ablations.temperature})`, '');
-    L.push('| variant | test frame accuracy | Δ vs reference (points) | WER |', '| --- | --- | --- | --- |');
-    for (const a of r.ablations) L.push(`| ${a.label} | ${pct(a.testFrameAccuracy)}% | ${Number.isFinite(a.deltaVsReference) ? (100 * a.deltaVsReference).toFixed(2) : '–'} | ${num(a.wer)}% |`);
+    L.push('| variant | test frame accuracy | Δ vs reference (points) | WER | acoustic scale |', '| --- | --- | --- | --- | --- |');
+    for (const a of r.ablations) L.push(`| ${a.label} | ${pct(a.testFrameAccuracy)}% | ${Number.isFinite(a.deltaVsReference) ? (100 * a.deltaVsReference).toFixed(2) : '–'} | ${num(a.wer)}% | ${a.acousticScale ?? '–'} |`);
     L.push('');
   }
   L.push('## Plots', '');

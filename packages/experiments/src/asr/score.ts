@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { writeJsonAtomic, type Classifier } from '@kdasr/core';
 import { EnsembleClassifier, Frontend, loadAcousticModel, logPosteriors, type AcousticClassifier } from '@kdasr/acoustic-models';
 import { IndexSubset, frameAccuracy } from '@kdasr/distillation';
-import { computeWer, parseKaldiText, posteriorsToLoglikes, type ErrorCounts } from '@kdasr/decoding';
+import { computeWer, parseKaldiText, posteriorsToLoglikes, type ErrorCounts, type LoglikeMatrix } from '@kdasr/decoding';
+import type { Supervision } from '@kdasr/corpus';
 import { WordDecoder } from '../word-decoder.js';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_DIR, frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
@@ -29,6 +30,9 @@ export interface SystemScore {
   wer?: WerCounts;
   utterancesDecoded?: number;
   notReachedFinal?: number;
+  /** Acoustic scale of the test decode, and the dev sweep that chose it (decode.tune). */
+  acousticScale?: number;
+  tuning?: { acousticScale: number; devWer: number; notReachedFinal: number }[];
   seconds: number;
 }
 
@@ -41,35 +45,66 @@ export function readScore(expDir: string, name: string): SystemScore | undefined
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as SystemScore) : undefined;
 }
 
+interface Decoded {
+  wer: WerCounts;
+  utterances: number;
+  notFinal: number;
+  /** The acoustic scale test was decoded with (tuned on dev when decode.tune is set). */
+  acousticScale: number;
+  /** Dev WER per acoustic scale tried, when tuned. */
+  tuning?: { acousticScale: number; devWer: number; notReachedFinal: number }[];
+}
+
 interface Decoder {
-  run(model: Classifier, outDir: string, ctx: StageContext): { wer: SystemScore['wer']; utterances: number; notFinal: number };
+  run(model: Classifier, outDir: string, ctx: StageContext): Decoded;
 }
 
 function makeDecoder(c: AsrRecipeConfig, data: LoadedAsrData, expDir: string): Decoder {
   const lmText = readFileSync(join(expDir, DATA_DIR, 'lm-text.txt'), 'utf8').split('\n').filter((l) => l.trim());
   const words = new WordDecoder(data.lang, data.inventory, data.tree, lmText, c.decode);
   const logPriors = logPriorsOf(data);
-  const sups = c.decode.maxUtterances ? data.testSups.slice(0, c.decode.maxUtterances) : data.testSups;
+  const testSups = c.decode.maxUtterances ? data.testSups.slice(0, c.decode.maxUtterances) : data.testSups;
+  const tune = c.decode.tune;
+  const devSups = tune ? (tune.maxUtterances ? data.devSups.slice(0, tune.maxUtterances) : data.devSups) : [];
   const frontend = new Frontend(frontendOf(c));
+  const loglikesOf = (model: Classifier, u: Supervision) =>
+    posteriorsToLoglikes(logPosteriors(model, frontend.transform({ id: u.id, features: data.archive.get(u.id), speaker: u.speaker })), logPriors, c.decode.priorScale);
+  /** Decode a set at one acoustic scale: Kaldi text lines, WER and the count of utterances that ended outside a final state. */
+  const decodeSet = (sups: Supervision[], loglikes: LoglikeMatrix[], acousticScale: number, ctx?: StageContext) => {
+    const hyp: string[] = [];
+    const ref: string[] = [];
+    let notFinal = 0;
+    const t0 = Date.now();
+    for (const [i, u] of sups.entries()) {
+      const r = words.decodeUtterance(u.id, u.text, loglikes[i], { acousticScale });
+      if (!r.reachedFinal) notFinal++;
+      hyp.push(r.hyp);
+      ref.push(r.ref);
+      if (ctx && (i + 1) % 25 === 0) ctx.log(`    decoded ${i + 1}/${sups.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    const w = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
+    return { hyp, ref, notFinal, wer: { ...w.total, wer: w.total.wer ?? NaN } };
+  };
   return {
     run(model, outDir, ctx) {
-      const hyp: string[] = [];
-      const ref: string[] = [];
-      let notFinal = 0;
-      const t0 = Date.now();
-      for (const [i, u] of sups.entries()) {
-        const lp = logPosteriors(model, frontend.transform({ id: u.id, features: data.archive.get(u.id), speaker: u.speaker }));
-        const r = words.decodeUtterance(u.id, u.text, posteriorsToLoglikes(lp, logPriors, c.decode.priorScale));
-        if (!r.reachedFinal) notFinal++;
-        hyp.push(r.hyp);
-        ref.push(r.ref);
-        if ((i + 1) % 25 === 0) ctx.log(`    decoded ${i + 1}/${sups.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      let acousticScale = c.decode.acousticScale;
+      let tuning: Decoded['tuning'];
+      if (tune && devSups.length) {
+        const devLl = devSups.map((u) => loglikesOf(model, u));
+        tuning = tune.acousticScales.map((a) => {
+          const r = decodeSet(devSups, devLl, a);
+          return { acousticScale: a, devWer: r.wer.wer, notReachedFinal: r.notFinal };
+        });
+        // Lowest dev WER; ties go to the scale listed first.
+        acousticScale = tuning.reduce((best, t) => (t.devWer < best.devWer ? t : best)).acousticScale;
+        ctx.log(`    dev WER by acoustic scale: ${tuning.map((t) => `${t.acousticScale}: ${t.devWer.toFixed(2)}%`).join(', ')}; test decoded at ${acousticScale}`);
       }
+      const testLl = testSups.map((u) => loglikesOf(model, u));
+      const r = decodeSet(testSups, testLl, acousticScale, ctx);
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(join(outDir, 'hyp.txt'), hyp.join('\n') + '\n');
-      writeFileSync(join(outDir, 'ref.txt'), ref.join('\n') + '\n');
-      const w = computeWer(parseKaldiText(ref.join('\n'), 'ref'), parseKaldiText(hyp.join('\n'), 'hyp'));
-      return { wer: { ...w.total, wer: w.total.wer ?? NaN }, utterances: sups.length, notFinal };
+      writeFileSync(join(outDir, 'hyp.txt'), r.hyp.join('\n') + '\n');
+      writeFileSync(join(outDir, 'ref.txt'), r.ref.join('\n') + '\n');
+      return { wer: r.wer, utterances: testSups.length, notFinal: r.notFinal, acousticScale, tuning };
     },
   };
 }
@@ -91,15 +126,25 @@ export const scoreStage: Stage<AsrRecipeConfig> = {
       const t0 = Date.now();
       const testFrameAccuracy = frameAccuracy(model, test);
       const trainFrameAccuracy = o.train ? frameAccuracy(model, o.train.source) : undefined;
-      let decoded: ReturnType<Decoder['run']> | undefined;
+      let decoded: Decoded | undefined;
       if (o.decode) {
         ctx.log(`  ${name}: decoding`);
         decoded = dec.run(model, join(ctx.expDir, SCORE_DIR, name), ctx);
       }
-      const s: SystemScore = { name, testFrameAccuracy, trainFrameAccuracy, wer: decoded?.wer, utterancesDecoded: decoded?.utterances, notReachedFinal: decoded?.notFinal, seconds: (Date.now() - t0) / 1000 };
+      const s: SystemScore = {
+        name,
+        testFrameAccuracy,
+        trainFrameAccuracy,
+        wer: decoded?.wer,
+        utterancesDecoded: decoded?.utterances,
+        notReachedFinal: decoded?.notFinal,
+        acousticScale: decoded?.acousticScale,
+        tuning: decoded?.tuning,
+        seconds: (Date.now() - t0) / 1000,
+      };
       mkdirSync(join(ctx.expDir, SCORE_DIR, name), { recursive: true });
       writeJsonAtomic(scoreFile(ctx.expDir, name), s);
-      ctx.log(`  ${name}: test frame accuracy ${(100 * testFrameAccuracy).toFixed(2)}%${s.wer ? `, WER ${s.wer.wer.toFixed(2)}%` : ''}`);
+      ctx.log(`  ${name}: test frame accuracy ${(100 * testFrameAccuracy).toFixed(2)}%${s.wer ? `, WER ${s.wer.wer.toFixed(2)}% (acoustic scale ${s.acousticScale})` : ''}`);
     };
     await one('baseline', members[0], { decode: true, train: { source: data.task.train } });
     for (let i = 1; i < members.length; i++) await one(`member-${i}`, members[i], { decode: false });
