@@ -128,19 +128,21 @@ describe('golden losses and gradients vs PyTorch ' + golden.torch, () => {
     tf.dispose([z, v, ce, hard]);
   });
 
-  it('ensembles: arithmetic and geometric combinations match', () => {
+  /** The golden ensemble's members, each made into a teacher by `make(itsLogits, n, C)`, and a batch of its n rows. */
+  function goldenMembers(make: (logits: Float32Array, n: number, C: number) => Teacher) {
     const m = arr(golden.ensemble.members);
     const [M, n, C] = m.shape;
-    const member = (i: number): Teacher => {
-      const logits = m.data.slice(i * n * C, (i + 1) * n * C);
-      return {
-        numClasses: C,
-        logits: () => tf.tensor2d(logits, [n, C]),
-        probabilities: (_b: HostBatch, T: number) => softmaxWithTemperature(tf.tensor2d(logits, [n, C]), T),
-      };
-    };
-    const members = Array.from({ length: M }, (_, i) => member(i));
+    const members = Array.from({ length: M }, (_, i) => make(m.data.slice(i * n * C, (i + 1) * n * C), n, C));
     const batch = { size: n, featureDim: 1, numClasses: C, features: new Float32Array(n), indices: new Int32Array(n) };
+    return { members, batch, C };
+  }
+
+  it('ensembles: arithmetic and geometric combinations match', () => {
+    const { members, batch } = goldenMembers((logits, n, C) => ({
+      numClasses: C,
+      logits: () => tf.tensor2d(logits, [n, C]),
+      probabilities: (_b: HostBatch, T: number) => softmaxWithTemperature(tf.tensor2d(logits, [n, C]), T),
+    }));
     for (const r of golden.ensemble.results) {
       const a = new EnsembleTeacher(members, { combine: 'arithmetic' }).probabilities(batch, r.temperature);
       expectClose(a.dataSync(), arr(r.arithmetic).data, 1e-6, `arithmetic T${r.temperature}`);
@@ -156,24 +158,16 @@ describe('golden losses and gradients vs PyTorch ' + golden.torch, () => {
   });
 
   it('ensembles on the host path (members with host logits) match the same golden values', () => {
-    const m = arr(golden.ensemble.members);
-    const [M, n, C] = m.shape;
-    const member = (i: number): Teacher => {
-      const logits = m.data.slice(i * n * C, (i + 1) * n * C);
-      return {
-        numClasses: C,
-        probabilities: () => {
-          throw new Error('the host path must not make tensors');
-        },
-        logits: () => {
-          throw new Error('the host path must not make tensors');
-        },
-        hostLogits: () => Float32Array.from(logits),
-        hostProbabilities: (_b: HostBatch, T: number) => softmaxRowsHost(Float32Array.from(logits), C, T),
-      };
+    const noTensors = () => {
+      throw new Error('the host path must not make tensors');
     };
-    const members = Array.from({ length: M }, (_, i) => member(i));
-    const batch = { size: n, featureDim: 1, numClasses: C, features: new Float32Array(n), indices: new Int32Array(n) };
+    const { members, batch, C } = goldenMembers((logits, _n, C) => ({
+      numClasses: C,
+      probabilities: noTensors,
+      logits: noTensors,
+      hostLogits: () => Float32Array.from(logits),
+      hostProbabilities: (_b: HostBatch, T: number) => softmaxRowsHost(Float32Array.from(logits), C, T),
+    }));
     const before = tf.memory().numTensors;
     for (const r of golden.ensemble.results) {
       expectClose(new EnsembleTeacher(members, { combine: 'arithmetic' }).hostProbabilities!(batch, r.temperature), arr(r.arithmetic).data, 1e-6, `host arithmetic T${r.temperature}`);
