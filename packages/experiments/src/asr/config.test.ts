@@ -23,7 +23,8 @@ describe('asr recipe config', () => {
   it('fsdd: whole-word models on the recorded digits; another corpus kind replaces the preset’s corpus', () => {
     const f = asrPreset('fsdd');
     expect(f.corpus).toEqual({ kind: 'fsdd', devFraction: 0.1, digitsPerUtterance: [3, 7] });
-    expect([f.labels.statesPerPhone, f.labels.treeLeaves]).toEqual([8, null]);
+    expect([f.labels.statesPerPhone, f.labels.treeLeaves, f.labels.realign]).toEqual([8, null, { passes: 2, epochs: 5, acousticScale: 1 }]);
+    expect(() => asrPreset('medium', { labels: { realign: { passes: 1, epochs: 2 } } })).toThrow(/labels\.realign works on monophone .*set labels\.treeLeaves to null/);
     const s = asrPreset('smoke', { corpus: { kind: 'fsdd', dir: '/x' } });
     expect(s.corpus).toEqual({ kind: 'fsdd', dir: '/x', devFraction: 0.1, digitsPerUtterance: [3, 7] });
     // Same kind: merged field by field, as for every other section.

@@ -47,6 +47,12 @@ export const labelsSchema = z.strictObject({
   /** Context-dependent tied states: leaves of a phonetic decision tree (null = monophone states). */
   treeLeaves: posInt.nullable().default(null),
   treeMinCount: posInt.default(20),
+  /**
+   * Kaldi's align → retrain loop inside the labels stage: `passes` times, train a model (the model section's shape,
+   * `epochs` epochs) on the current targets and replace them by its forced alignment of every transcript. For
+   * corpora with word spans only (FSDD); monophone / whole-word targets only (not with treeLeaves).
+   */
+  realign: z.strictObject({ passes: posInt, epochs: posInt, acousticScale: z.number().positive().default(1) }).optional(),
 });
 
 export const modelSchema = z.strictObject({
@@ -167,10 +173,10 @@ export const ASR_PRESETS: Record<AsrPresetName, AsrRecipeInput> = {
   // Real recorded speech (FSDD, 8 kHz, 6 speakers): whole-word digit models, the official test takes; ~30 min here.
   fsdd: {
     name: 'fsdd',
-    description: 'FSDD real speech: connected digits from 3,000 recorded takes (6 speakers, 8 kHz), 8-state whole-word models (83 states), 6 members of 3x256, 11-frame context',
+    description: 'FSDD real speech: connected digits from 3,000 recorded takes (6 speakers, 8 kHz), 8-state whole-word models (83 states) realigned twice, 6 members of 3x256, 11-frame context',
     engine: 'auto',
     corpus: { kind: 'fsdd' },
-    labels: { statesPerPhone: 8, statesPerSilence: 3, treeLeaves: null },
+    labels: { statesPerPhone: 8, statesPerSilence: 3, treeLeaves: null, realign: { passes: 2, epochs: 5 } },
     model: { hiddenLayers: 3, hiddenUnits: 256, dropout: 0.1, contextLeft: 5, contextRight: 5, epochs: 10, patience: 3 },
     ensemble: { members: 6 },
     distillation: { temperatures: [1, 2, 5, 10] },
@@ -213,5 +219,7 @@ export function asrPreset(name: string, overrides: Partial<Record<keyof AsrRecip
 export function parseAsrConfig(input: unknown, where = 'asr recipe config'): AsrRecipeConfig {
   const r = asrRecipeSchema.safeParse(input);
   if (!r.success) throw new Error(`${where}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}; see ASR_PRESETS in packages/experiments/src/asr/config.ts`);
+  if (r.data.labels.realign && r.data.labels.treeLeaves !== null)
+    throw new Error(`${where}: labels.realign works on monophone / whole-word targets; set labels.treeLeaves to null or drop labels.realign`);
   return r.data;
 }

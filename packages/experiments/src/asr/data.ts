@@ -45,6 +45,7 @@ import {
 import { inventoryOf, makeLang, type Lang } from '../lang.js';
 import { asrPreset, type AsrRecipeConfig, type FsddCorpusConfig, type SyntheticCorpusConfig } from './config.js';
 import { runStages, type Stage } from '../stages.js';
+import { realign, type RealignPass, type RealignUtterance } from './realign.js';
 
 export const CORPUS_DIR = 'corpus';
 export const FEATS_DIR = 'feats';
@@ -238,6 +239,12 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
       const fo = featureFrameOptions(Number(archive.entry(s.id).meta?.sampleRateHz) || 16000);
       utts.push({ sup: s, split, features, fs: frameSegments(a.phones, features.numFrames, fo, inventory, lang, s.id) });
     }
+    let realigned: RealignPass[] | undefined;
+    if (c.labels.realign) {
+      const ru: RealignUtterance[] = utts.map((u) => ({ id: u.sup.id, speaker: u.sup.speaker, text: u.sup.text, split: u.split, features: u.features, mono: u.fs.mono }));
+      realigned = await realign(c, c.labels.realign, lang, inventory, ru, ctx.log);
+      ru.forEach((r, i) => (utts[i].fs.mono = r.mono));
+    }
     let tree: PhoneticTree | undefined;
     if (c.labels.treeLeaves !== null) {
       // Tree statistics on the training split's CMVN'd, unspliced features (Kaldi: acc-tree-stats on the train set).
@@ -265,7 +272,14 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
     writeJsonAtomic(join(out, 'stats.json'), { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses, phones: lang.phones.length });
     writeFileAtomic(join(out, LABELS_FILE), lines.join('\n') + '\n');
     archive.close();
-    return { utterances: counts, frames, skipped, numClasses: tree ? tree.numPdfs : inventory.numClasses, monophoneStates: inventory.numClasses };
+    return {
+      utterances: counts,
+      frames,
+      skipped,
+      numClasses: tree ? tree.numPdfs : inventory.numClasses,
+      monophoneStates: inventory.numClasses,
+      ...(realigned ? { realign: realigned.map((r) => ({ ...r, failed: r.failed.length, firstFailure: r.failed[0] })) } : {}),
+    };
   },
 };
 
