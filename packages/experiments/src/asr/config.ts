@@ -3,6 +3,7 @@
  * each stage hashes only the slice it depends on, so editing e.g. the decode beam reruns decoding alone.
  */
 import { z } from 'zod';
+import type { FrontendConfigInput } from '@kdasr/acoustic-models';
 
 const posInt = z.number().int().positive();
 
@@ -222,4 +223,9 @@ export function parseAsrConfig(input: unknown, where = 'asr recipe config'): Asr
   if (r.data.labels.realign && r.data.labels.treeLeaves !== null)
     throw new Error(`${where}: labels.realign works on monophone / whole-word targets; set labels.treeLeaves to null or drop labels.realign`);
   return r.data;
+}
+
+/** The acoustic models' input pipeline: per-utterance mean normalisation, then the model's context window. */
+export function frontendOf(c: AsrRecipeConfig): FrontendConfigInput {
+  return { splice: { left: c.model.contextLeft, right: c.model.contextRight }, cmvn: { mode: 'utterance', normVars: false } };
 }

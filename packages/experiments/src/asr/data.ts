@@ -39,11 +39,10 @@ import {
   labelsFromPhoneSegments,
   treeLabels,
   type AlignedUtterance,
-  type FrontendConfigInput,
   type StateInventory,
 } from '@kdasr/acoustic-models';
 import { inventoryOf, makeLang, type Lang } from '../lang.js';
-import { asrPreset, type AsrRecipeConfig, type FsddCorpusConfig, type SyntheticCorpusConfig } from './config.js';
+import { asrPreset, frontendOf, type AsrRecipeConfig, type FsddCorpusConfig, type SyntheticCorpusConfig } from './config.js';
 import { runStages, type Stage } from '../stages.js';
 import { realign, type RealignPass, type RealignUtterance } from './realign.js';
 
@@ -283,9 +282,7 @@ export const labelsStage: Stage<AsrRecipeConfig> = {
   },
 };
 
-export function frontendOf(c: AsrRecipeConfig): FrontendConfigInput {
-  return { splice: { left: c.model.contextLeft, right: c.model.contextRight }, cmvn: { mode: 'utterance', normVars: false } };
-}
+export { frontendOf };
 
 export interface FrameTask {
   name: string;

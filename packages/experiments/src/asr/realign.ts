@@ -8,7 +8,7 @@ import { FrameDataset, Frontend, logPosteriors, priorsFromCounts, trainAcousticM
 import { wordsOf } from '@kdasr/corpus';
 import { forcedAlign, posteriorsToLoglikes } from '@kdasr/decoding';
 import { decodingLexicon, transitionModelOf, type Lang } from '../lang.js';
-import type { AsrRecipeConfig } from './config.js';
+import { frontendOf, type AsrRecipeConfig } from './config.js';
 
 export interface RealignUtterance {
   id: string;
@@ -39,7 +39,7 @@ export async function realign(
 ): Promise<RealignPass[]> {
   const tm = transitionModelOf(lang, inventory);
   const lexicon = decodingLexicon(lang);
-  const frontendConfig = { splice: { left: c.model.contextLeft, right: c.model.contextRight }, cmvn: { mode: 'utterance' as const, normVars: false } };
+  const frontendConfig = frontendOf(c);
   const passes: RealignPass[] = [];
   for (let p = 1; p <= settings.passes; p++) {
     const set = (split: 'train' | 'dev') =>

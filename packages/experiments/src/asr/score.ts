@@ -18,6 +18,13 @@ import type { Stage, StageContext } from '../stages.js';
 
 export const SCORE_DIR = 'score';
 
+/** One point of the dev sweep of the acoustic scale. */
+export interface ScaleTrial {
+  acousticScale: number;
+  devWer: number;
+  notReachedFinal: number;
+}
+
 export type WerCounts = Omit<ErrorCounts, 'wer'> & { wer: number };
 
 export interface SystemScore {
@@ -32,7 +39,7 @@ export interface SystemScore {
   notReachedFinal?: number;
   /** Acoustic scale of the test decode, and the dev sweep that chose it (decode.tune). */
   acousticScale?: number;
-  tuning?: { acousticScale: number; devWer: number; notReachedFinal: number }[];
+  tuning?: ScaleTrial[];
   seconds: number;
 }
 
@@ -52,7 +59,7 @@ interface Decoded {
   /** The acoustic scale test was decoded with (tuned on dev when decode.tune is set). */
   acousticScale: number;
   /** Dev WER per acoustic scale tried, when tuned. */
-  tuning?: { acousticScale: number; devWer: number; notReachedFinal: number }[];
+  tuning?: ScaleTrial[];
 }
 
 interface Decoder {
