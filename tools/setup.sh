@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-apt.sh
-npm ci --no-audit --no-fund
+# onnxruntime-node's postinstall fetches GPU files from a host this network does not reach; its CPU binaries ship in the package.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 node packages/cli/bin/kdasr.mjs env
 exec node packages/cli/bin/kdasr.mjs experiment mnist --preset quick "$@"
