@@ -19,4 +19,5 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   decode: { summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)', load: async () => (await import('./decode.js')).command },
   eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
+  export: { summary: 'export a model for deployment: TF.js float16/uint8, ONNX; --report gives the size/accuracy/speed table', load: async () => (await import('./export.js')).command },
 };
