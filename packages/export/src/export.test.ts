@@ -107,7 +107,7 @@ function onnxCheck(file: string, extra: string[] = []): { ok: boolean; opset: Re
 }
 
 describe('float16 and uint8 weight encodings', () => {
-  it('float16Bits inverts tfjs-core decodeWeights on every finite half value and rounds to nearest even', async () => {
+  it('float16Bits inverts tfjs-core decodeWeights on every non-NaN half value and rounds to nearest even', async () => {
     const bits = new Uint16Array(65536).map((_, i) => i);
     const decoded = (await tf.io.decodeWeights(bits.buffer, [{ name: 'w', shape: [65536], dtype: 'float32', quantization: { dtype: 'float16' } }])).w.dataSync();
     let finite = 0;
@@ -196,6 +196,17 @@ describe('kdasr export --format tfjs', () => {
     expect(records.float32!.accuracy).toMatchObject({ measured: true, frameAccuracyDelta: 0, argmaxAgreement: 1, maxAbsLogitDiff: 0 });
     expect(Math.abs(m.accuracy.frameAccuracyDelta)).toBeLessThan(0.03);
     expect(m.accuracy.sourceFrameAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('exports an ensemble member by member, measured as the combined ensemble', async () => {
+    const r = await exportModel({ model: join(tmp, 'ens'), out: join(tmp, 'ens-u8'), dtype: 'uint8', dev: { feats: join(tmp, 'dev-feats'), ali: join(tmp, 'dev-ali') } });
+    expect(r.source.members).toBe(2);
+    expect(r.files).toEqual(['member-0/model/model.json', 'member-0/model/weights.bin', 'member-1/model/model.json', 'member-1/model/weights.bin']);
+    if (!r.accuracy.measured) throw new Error('accuracy not measured');
+    expect(r.accuracy.argmaxAgreement).toBeGreaterThan(0.95);
+    const m1 = await loadAcousticModel(join(tmp, 'ens-u8', 'member-1', 'model'), { engine: 'tfjs' });
+    expect(m1.meta.config.dropout).toBe(0.1);
+    m1.model.dispose();
   });
 
   it('says when the accuracy was not measured, and refuses bad requests with the fix', async () => {
