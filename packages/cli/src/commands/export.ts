@@ -30,7 +30,8 @@ was not measured).
   --report          the deployment table: export float32, float16, uint8 and ONNX of every --model (repeat it;
                     NAME=EXPDIR names the rows), then parameters, bytes on disk, frame accuracy (with --ali), WER
                     on --corpus/--feats with kdasr decode's defaults, and forward frames/s in Node (tfjs;
-                    onnxruntime-node, 1 thread). Writes DIR/report.md and DIR/report.json.`;
+                    onnxruntime-node, 1 thread). Writes DIR/report.md and DIR/report.json.
+  --variants LIST   with --report: some of float32,float16,uint8,onnx (default all)`;
 
 export const command: Command = {
   name: 'export',
