@@ -4,7 +4,7 @@
  */
 import type { BatchSource, Classifier } from '@kdasr/core';
 import * as tf from '@tensorflow/tfjs-core';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 
 export interface LogitsRunner {
   readonly inputDim: number;
@@ -31,7 +31,9 @@ export function classifierRunner(model: Classifier): LogitsRunner {
 }
 
 /** An ONNX model (bytes or path) in onnxruntime-node's CPU provider; `output` is 'logits' or 'loglikes'. */
-export async function onnxRunner(model: Uint8Array | string, options: { output?: 'logits' | 'loglikes'; threads?: number } = {}): Promise<LogitsRunner & { session: ort.InferenceSession }> {
+export async function onnxRunner(model: Uint8Array | string, options: { output?: 'logits' | 'loglikes'; threads?: number } = {}): Promise<LogitsRunner & { session: Ort.InferenceSession }> {
+  // Loaded on first use: importing this package must not load the native runtime.
+  const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(model as Uint8Array, {
     executionProviders: ['cpu'],
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
