@@ -87,7 +87,7 @@ describe('kdasr export', () => {
     expect(JSON.parse(readFileSync(join(dir, 'x-onnx', 'export.json'), 'utf8')).metrics.onnx).toEqual({ opset: 13, outputs: ['logits', 'loglikes'], priorScale: 0.5 });
   });
 
-  it('refuses bad flags with the fix', () => {
+  it('refuses bad flags with the fix', { timeout: 120_000 }, () => {
     let r = kdasr('export', '--model', join(dir, 'mono0'), '--out', join(dir, 'bad'), '--dtype', 'int4');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/dtype/);
