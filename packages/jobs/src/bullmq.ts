@@ -86,13 +86,14 @@ export class BullRunner implements Runner {
     const pending = new Set(ids.map((_, i) => i));
     while (pending.size) {
       for (const i of [...pending]) {
-        const job = await queue.getJob(ids[i]);
+        // State first, then the job: a job read before its state turned 'completed' has no return value yet.
+        const state = await queue.getJobState(ids[i]);
+        const job = state === 'unknown' ? undefined : await queue.getJob(ids[i]);
         if (!job) {
           // Removed from Redis while we waited (obliterated, or expired): queue it again.
           await submit(i);
           continue;
         }
-        const state = await job.getState();
         if (state === 'completed') {
           out[i] = job.returnvalue as JobOutcome;
           tracker.finish(ids[i]);

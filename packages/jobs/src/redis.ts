@@ -37,12 +37,14 @@ export function redisOptions(url: string): RedisOptions {
 /** Connects once and PINGs, so an unreachable or password-protected Redis fails fast with a fix in the message. */
 export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   const r = new Redis({ ...redisOptions(url), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  r.on('error', () => {});
+  // ioredis reports the cause (ECONNREFUSED, ENOTFOUND, ...) on 'error' and rejects with "Connection is closed".
+  let cause: Error | undefined;
+  r.on('error', (e: Error) => (cause ??= e));
   try {
     await r.connect();
     await r.ping();
   } catch (e) {
-    const m = (e as Error).message;
+    const m = (cause ?? (e as Error)).message;
     const fix = /NOAUTH|WRONGPASS|AUTH/i.test(m) ? 'put the password in the URL (redis://:PASSWORD@host:port)' : 'start redis-server there (reachable from this machine), or fix --redis';
     throw new RedisUnreachableError(`cannot reach Redis at ${maskRedisUrl(url)} (${m}); ${fix}; format ${HELP}`);
   } finally {

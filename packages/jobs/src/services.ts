@@ -38,7 +38,8 @@ function redisPing(port: number): Promise<boolean> {
     const s = connect(port, '127.0.0.1');
     s.once('error', () => resolve(false));
     s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => (s.destroy(), resolve(d.toString().startsWith('+PONG'))));
+    // +PONG, or -NOAUTH from a server with a password: either way it is up.
+    s.once('data', (d) => (s.destroy(), resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()))));
   });
 }
 
@@ -81,16 +82,16 @@ export function redisUnavailable(): string | undefined {
   return findBinary('redis-server') ? undefined : 'redis-server is not installed (apt-get install redis-server)';
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
   const bin = findBinary('redis-server');
   if (!bin) throw new Error(redisUnavailable());
   const port = await freePort();
   let out = '';
-  const p = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(o.password ? ['--requirepass', o.password] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   p.stdout!.on('data', (d) => (out += d));
   p.stderr!.on('data', (d) => (out += d));
   await waitFor(`redis-server on 127.0.0.1:${port}`, () => redisPing(port), 10_000, () => out);
-  return { url: `redis://127.0.0.1:${port}`, port, pid: p.pid!, stop: () => stopAndWait(p.pid) };
+  return { url: `redis://${o.password ? `:${encodeURIComponent(o.password)}@` : ''}127.0.0.1:${port}`, port, pid: p.pid!, stop: () => stopAndWait(p.pid) };
 }
 
 export interface SlurmCluster {
