@@ -20,5 +20,6 @@ export {
 } from './bullmq.js';
 export { redisOptions, checkRedis, maskRedisUrl, RedisUnreachableError } from './redis.js';
 export { SlurmRunner, SLURM_DIR, type SlurmRunnerOptions } from './slurm.js';
+export { tsNodeArgs } from './node-args.js';
 export { createRunner, RUNNER_NAMES, type RunnerName, type RunnerChoice } from './create.js';
 export { startRedis, startSlurm, redisUnavailable, slurmUnavailable, freePort, type RedisServer, type SlurmCluster } from './services.js';

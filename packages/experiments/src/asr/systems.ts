@@ -28,7 +28,9 @@ import {
 import type { AsrRecipeConfig } from './config.js';
 import { frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
 import { Frontend } from '@kdasr/acoustic-models';
-import type { Stage, StageContext } from '../stages.js';
+import { stageJobs, type Stage, type StageContext } from '../stages.js';
+import { relativeToRoot } from '@kdasr/jobs';
+import { ensembleMemberJob, type MemberJobSummary } from './member-job.js';
 
 export const MODELS_DIR = 'models';
 export const LOGITS_DIR = 'logits';
@@ -38,7 +40,7 @@ export function memberDir(expDir: string, i: number): string {
   return join(expDir, MODELS_DIR, `member-${i}`);
 }
 
-function acousticConfig(c: AsrRecipeConfig, epochs = c.model.epochs, patience = c.model.patience): AcousticModelConfigInput {
+export function acousticConfig(c: AsrRecipeConfig, epochs = c.model.epochs, patience = c.model.patience): AcousticModelConfigInput {
   return {
     hiddenLayers: c.model.hiddenLayers,
     hiddenUnits: c.model.hiddenUnits,
@@ -67,7 +69,7 @@ export interface ModelRecord {
   settings?: unknown;
 }
 
-async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: AcousticClassifier, config: ReturnType<typeof acousticConfig>, logPriors: number[], record: ModelRecord): Promise<void> {
+export async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: AcousticClassifier, config: ReturnType<typeof acousticConfig>, logPriors: number[], record: ModelRecord): Promise<void> {
   await saveAcousticModel(
     join(dir, 'model'),
     model,
@@ -94,7 +96,7 @@ export function logPriorsOf(data: LoadedAsrData): number[] {
   return Array.from(priorsFromCounts(data.task.train.labels(), data.task.numClasses), Math.log);
 }
 
-function epochLogger(ctx: StageContext, name: string) {
+export function epochLogger(ctx: Pick<StageContext, 'log'>, name: string) {
   return (e: { phase: string; record?: EpochRecord; epochs: number }) => {
     if (e.phase === 'epoch' && e.record)
       ctx.log(`  ${name} epoch ${e.record.epoch}/${e.epochs}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(1)} (${e.record.seconds.toFixed(1)} s)`);
@@ -108,27 +110,13 @@ export const ensembleStage: Stage<AsrRecipeConfig> = {
   configSlice: (c) => ({ model: c.model, members: c.ensemble.members, seed: c.seed, engine: c.engine }),
   after: ['labels'],
   async run(c, ctx) {
-    const data = loadAsrData(ctx.expDir, c);
-    const logPriors = logPriorsOf(data);
-    const cfg = acousticConfig(c);
-    const dev: number[] = [];
-    for (let i = 0; i < c.ensemble.members; i++) {
-      const dir = memberDir(ctx.expDir, i);
-      const done = readRecord(dir);
-      if (done) {
-        ctx.log(`  member ${i}: already trained`);
-        continue;
-      }
-      ctx.log(`  member ${i + 1}/${c.ensemble.members} (seed ${c.seed + i}): ${data.task.train.size} frames, ${data.task.numClasses} classes`);
-      const t0 = Date.now();
-      const r = await trainAcousticModel({ config: cfg, train: data.task.train, dev: data.task.dev, seed: c.seed + i, engine: c.engine, checkpointDir: join(dir, 'checkpoint'), onProgress: epochLogger(ctx, `member ${i}`) });
-      const record: ModelRecord = { name: `member-${i}`, seed: c.seed + i, engine: r.engine, history: r.result.history, finalEpoch: r.result.finalEpoch, bestEpoch: r.result.bestEpoch, seconds: (Date.now() - t0) / 1000 };
-      await saveModelWithRecord(dir, data, r.model, cfg, logPriors, record);
-      dev.push(r.devFrameAccuracy ?? NaN);
-      r.model.dispose();
-    }
-    data.archive.close();
-    return { members: c.ensemble.members, devFrameAccuracyNewMembers: dev };
+    // One job per member (the same job through any runner: in-process by default, or --runner local|bullmq|slurm).
+    const { runner, root } = await stageJobs(ctx);
+    const jobs = Array.from({ length: c.ensemble.members }, (_, i) => ensembleMemberJob(c, relativeToRoot(root, ctx.expDir, 'the experiment directory (--out)'), i));
+    ctx.log(`  ${jobs.length} member job(s) on the ${runner.name} runner`);
+    const outcomes = await runner.run(jobs, { log: ctx.log, onProgress: (p) => ctx.log(`  ${p.line}`) });
+    for (const [i, o] of outcomes.entries()) ctx.log(`  member ${i}: ${o.status === 'skipped' ? 'already trained' : `trained in ${(o.summary as MemberJobSummary).seconds.toFixed(1)} s`}`);
+    return { members: c.ensemble.members, devFrameAccuracyNewMembers: outcomes.filter((o) => o.status === 'ran').map((o) => (o.summary as MemberJobSummary).devFrameAccuracy ?? NaN) };
   },
 };
 
