@@ -4,7 +4,8 @@
  * Reports wall time, speed-up T1/T2 and efficiency per worker (speed-up / 2), the per-member job times (for the
  * README's cost table) and the machine's load average, since other work on the cores lowers the figure.
  *
- *   npm run bench -- [--preset quick] [--members 4] [--epochs N] [--dir DIR (reuse its data stages)]
+ *   npm run bench -- [--preset quick] [--members 4] [--epochs N] [--model JSON (model overrides)] [--dir DIR (reuse its data stages)]
+ * e.g. a reduced run: --preset smoke --members 4 --model '{"hiddenLayers":2,"hiddenUnits":384,"contextLeft":5,"contextRight":5,"epochs":4}'
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -14,10 +15,10 @@ import { initRuntime } from '@kdasr/core';
 import { LocalRunner } from '@kdasr/jobs';
 import { JOB_KINDS_MODULE, asrPreset, runAsrExperiment } from '../src/index.js';
 
-const { values } = parseArgs({ options: { preset: { type: 'string', default: 'quick' }, members: { type: 'string' }, epochs: { type: 'string' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { preset: { type: 'string', default: 'quick' }, members: { type: 'string' }, epochs: { type: 'string' }, model: { type: 'string' }, dir: { type: 'string' } } });
 const overrides: Record<string, unknown> = {};
 if (values.members) overrides.ensemble = { members: Number(values.members) };
-if (values.epochs) overrides.model = { epochs: Number(values.epochs) };
+if (values.model || values.epochs) overrides.model = { ...(values.model ? JSON.parse(values.model) : {}), ...(values.epochs ? { epochs: Number(values.epochs) } : {}) };
 const config = asrPreset(values.preset!, overrides as never);
 const single = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', KDASR_THREADS: '1' };
 const rt = await initRuntime();
