@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { JobKind } from '@kdasr/jobs';
-import { ensembleMemberKind } from './asr/member-job.js';
+import { ensembleMemberKind } from './asr/ensemble.js';
 
 export const jobKinds: JobKind[] = [ensembleMemberKind as unknown as JobKind];
 

@@ -3,18 +3,15 @@ import { redisUnavailable, startRedis, type RedisServer } from '@kdasr/jobs';
 import { CliError } from '../args.js';
 import { stageJobsFromFlags } from '../runner-flags.js';
 import { command as jobs } from './jobs.js';
-import { command as worker } from './worker.js';
 
 const why = redisUnavailable();
 if (why) console.warn(`kdasr jobs status against a real Redis skipped: ${why}`);
 
-describe('kdasr jobs / worker / --runner flags', () => {
+describe('kdasr jobs / --runner flags', () => {
   it('name what is missing or wrong', async () => {
     await expect(jobs.run([])).rejects.toThrow(/jobs: expected the subcommand "status"/);
     await expect(jobs.run(['status'])).rejects.toThrow(CliError);
     await expect(jobs.run(['status', '--redis', 'redis://127.0.0.1:1'])).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*ECONNREFUSED.*start redis-server there/);
-    await expect(worker.run(['--redis', 'redis://127.0.0.1:1'])).rejects.toThrow(/worker: --artifacts DIR is required/);
-    await expect(worker.run(['--redis', 'redis://127.0.0.1:1', '--artifacts', '.', '--concurrency', '0'])).rejects.toThrow(/--concurrency must be a positive integer/);
     await expect(stageJobsFromFlags('experiment asr', { runner: 'bullmq' }, 'HELP')).rejects.toThrow(/--runner bullmq needs --redis/);
     await expect(stageJobsFromFlags('experiment asr', { runner: 'queue.pl' }, 'HELP')).rejects.toThrow(/--runner must be one of local, bullmq, slurm, got "queue.pl"/);
     await expect(stageJobsFromFlags('experiment asr', { redis: 'redis://x' }, 'HELP')).rejects.toThrow(/--redis needs --runner/);

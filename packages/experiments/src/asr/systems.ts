@@ -28,9 +28,7 @@ import {
 import type { AsrRecipeConfig } from './config.js';
 import { frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
 import { Frontend } from '@kdasr/acoustic-models';
-import { stageJobs, type Stage, type StageContext } from '../stages.js';
-import { relativeToRoot } from '@kdasr/jobs';
-import { ensembleMemberJob, type MemberJobSummary } from './member-job.js';
+import type { Stage, StageContext } from '../stages.js';
 
 export const MODELS_DIR = 'models';
 export const LOGITS_DIR = 'logits';
@@ -102,23 +100,6 @@ export function epochLogger(ctx: Pick<StageContext, 'log'>, name: string) {
       ctx.log(`  ${name} epoch ${e.record.epoch}/${e.epochs}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(1)} (${e.record.seconds.toFixed(1)} s)`);
   };
 }
-
-export const ensembleStage: Stage<AsrRecipeConfig> = {
-  name: 'ensemble',
-  outputs: [MODELS_DIR],
-  description: 'train the ensemble members (differing only in their init seed); member 0 is the baseline',
-  configSlice: (c) => ({ model: c.model, members: c.ensemble.members, seed: c.seed, engine: c.engine }),
-  after: ['labels'],
-  async run(c, ctx) {
-    // One job per member (the same job through any runner: in-process by default, or --runner local|bullmq|slurm).
-    const { runner, root } = await stageJobs(ctx);
-    const jobs = Array.from({ length: c.ensemble.members }, (_, i) => ensembleMemberJob(c, relativeToRoot(root, ctx.expDir, 'the experiment directory (--out)'), i));
-    ctx.log(`  ${jobs.length} member job(s) on the ${runner.name} runner`);
-    const outcomes = await runner.run(jobs, { log: ctx.log, onProgress: (p) => ctx.log(`  ${p.line}`) });
-    for (const [i, o] of outcomes.entries()) ctx.log(`  member ${i}: ${o.status === 'skipped' ? 'already trained' : `trained in ${(o.summary as MemberJobSummary).seconds.toFixed(1)} s`}`);
-    return { members: c.ensemble.members, devFrameAccuracyNewMembers: outcomes.filter((o) => o.status === 'ran').map((o) => (o.summary as MemberJobSummary).devFrameAccuracy ?? NaN) };
-  },
-};
 
 export async function loadMembers(expDir: string, c: AsrRecipeConfig): Promise<AcousticClassifier[]> {
   const out: AcousticClassifier[] = [];

@@ -1,5 +1,5 @@
 /**
- * One ensemble member as a job (`asr-ensemble-member`): the unit the ensemble stage fans out. The payload is the
+ * The ensemble stage and its unit of work: one ensemble member as a job (`asr-ensemble-member`). The payload is the
  * recipe config, the member index and the tensor backend of the submitting process, so a member trained on any
  * runner, by any worker, is the one the in-process path trains (same seed, same data, same backend). Per-epoch
  * checkpoints live in the job's scratch dir: a job recovered after its worker died resumes from its last epoch.
@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { initRuntime, runtimeInfo, type BackendRequest } from '@kdasr/core';
 import { trainAcousticModel } from '@kdasr/acoustic-models';
-import { defineJobKind, type JobSpec } from '@kdasr/jobs';
+import { defineJobKind, relativeToRoot, type JobSpec } from '@kdasr/jobs';
+import { stageJobs, type Stage } from '../stages.js';
 import { asrRecipeSchema, type AsrRecipeConfig } from './config.js';
 import { CORPUS_DIR, DATA_DIR, FEATS_DIR, loadAsrData } from './data.js';
 import { MODELS_DIR, acousticConfig, logPriorsOf, saveModelWithRecord, type ModelRecord } from './systems.js';
@@ -76,3 +77,20 @@ export function ensembleMemberJob(c: AsrRecipeConfig, expRel: string, member: nu
   const backend = runtimeInfo()?.backend;
   return { kind: ENSEMBLE_MEMBER_KIND, payload: JSON.parse(JSON.stringify({ expDir: expRel, member, config, ...(backend ? { backend } : {}) })) };
 }
+
+export const ensembleStage: Stage<AsrRecipeConfig> = {
+  name: 'ensemble',
+  outputs: [MODELS_DIR],
+  description: 'train the ensemble members (differing only in their init seed); member 0 is the baseline',
+  configSlice: (c) => ({ model: c.model, members: c.ensemble.members, seed: c.seed, engine: c.engine }),
+  after: ['labels'],
+  async run(c, ctx) {
+    // One job per member (the same job through any runner: in-process by default, or --runner local|bullmq|slurm).
+    const { runner, root } = await stageJobs(ctx);
+    const jobs = Array.from({ length: c.ensemble.members }, (_, i) => ensembleMemberJob(c, relativeToRoot(root, ctx.expDir, 'the experiment directory (--out)'), i));
+    ctx.log(`  ${jobs.length} member job(s) on the ${runner.name} runner`);
+    const outcomes = await runner.run(jobs, { log: ctx.log, onProgress: (p) => ctx.log(`  ${p.line}`) });
+    for (const [i, o] of outcomes.entries()) ctx.log(`  member ${i}: ${o.status === 'skipped' ? 'already trained' : `trained in ${(o.summary as MemberJobSummary).seconds.toFixed(1)} s`}`);
+    return { members: c.ensemble.members, devFrameAccuracyNewMembers: outcomes.filter((o) => o.status === 'ran').map((o) => (o.summary as MemberJobSummary).devFrameAccuracy ?? NaN) };
+  },
+};
