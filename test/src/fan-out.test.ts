@@ -77,7 +77,7 @@ describe.skipIf(!!why)('ensemble stage as jobs (smoke preset, tfjs cpu)', () => 
   const log = () => {};
   const procs: Proc[] = [];
   let redis: RedisServer | undefined;
-  const copies = ['inline', 'local', 'bullmq', 'slurm'];
+  const copies = ['inline', 'local', 'bullmq', 'cli', 'slurm'];
   beforeAll(async () => {
     await initRuntime({ backend: 'cpu' });
     await runAsrExperiment({ config, expDir: join(root, 'data-only'), stopStage: 'labels', log });
@@ -156,6 +156,29 @@ describe.skipIf(!!why)('ensemble stage as jobs (smoke preset, tfjs cpu)', () => 
     expect(out.map((o) => o.status)).toEqual(['ran', 'ran']);
     await new Promise((r) => setTimeout(r, 500));
     expect(doneLines()).toBe(before);
+  }, 300_000);
+
+  it.skipIf(!!noRedis)('kdasr experiment asr --runner bullmq: killing the submitter and rerunning it reattaches; nothing is trained twice', async () => {
+    redis = await startRedis();
+    const workers = [0, 1].map(() => kdasr(['worker', '--redis', redis!.url, '--artifacts', root]));
+    procs.push(...workers);
+    await Promise.all(workers.map((w) => w.waitFor(/queue "kdasr" on redis/)));
+    const argv = ['experiment', 'asr', '--preset', 'smoke', '--engine', 'tfjs', '--backend', 'cpu', '--out', join(root, 'cli'), '--stop-stage', 'ensemble', '--runner', 'bullmq', '--redis', redis.url, '--artifacts', root];
+    const first = kdasr(argv);
+    procs.push(first);
+    await first.waitFor(/submitted 2 job\(s\) to queue "kdasr"/);
+    killGroup(first);
+    const second = kdasr(argv);
+    procs.push(second);
+    const code = await new Promise<number | null>((r) => second.p.once('exit', (c) => r(c)));
+    expect(code, second.out.join('\n')).toBe(0);
+    const text = second.out.join('\n');
+    expect(text).toMatch(/stage 3 \(ensemble\): .*\[resuming an interrupted run\]/);
+    expect(text.match(/already queued \((waiting|active|completed)\); reattached/g)).toHaveLength(2);
+    expect(text).toMatch(/job 2\/2 done/);
+    expect(members('cli')).toEqual(members('inline'));
+    const done = workers.flatMap((w) => w.out.filter((l) => /\] done asr-ensemble-member-/.test(l)));
+    expect(done).toHaveLength(2);
   }, 300_000);
 
   it.skipIf(!!noSlurm)('slurm runner (sbatch array on a single-node Slurm) trains byte-identical members', async () => {
