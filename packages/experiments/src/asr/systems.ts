@@ -1,5 +1,5 @@
 /**
- * The speech recipe's training stages: the ensemble (Table 1's baseline is member 0), the members' logits on the
+ * The speech recipe's training stages after the ensemble (ensemble.ts; Table 1's baseline is member 0): the members' logits on the
  * transfer set stored as artifacts (dense, and top-k for the ablation), and every student: distilled at each
  * temperature, the ablations, and Table 5's small-data pair. Each model is its own unit of resume: a finished one
  * (its model/kdasr.json) is reused and an unfinished one resumes from its per-epoch checkpoint.
