@@ -9,3 +9,6 @@ export { studentSpecs, smallDataIndices, type StudentSpec, type ModelRecord } fr
 export { readScore, type SystemScore } from './asr/score.js';
 export { collectResults, renderMarkdown, formatTables, readResults, PAPER, type AsrResults } from './asr/report.js';
 export * from './specialists/index.js';
+export { jobKinds, JOB_KINDS_MODULE } from './job-kinds.js';
+export { ensembleMemberKind, ensembleMemberJob, ENSEMBLE_MEMBER_KIND, type MemberJobSummary } from './asr/ensemble.js';
+export { stageJobs, type StageJobs } from './stages.js';

@@ -9,11 +9,27 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
 import { formatDuration } from '@kdasr/mnist';
+import { InlineRunner, JobKindRegistry, type Runner } from '@kdasr/jobs';
 
 export interface StageContext {
   /** The recipe's output directory (exp/<recipe>-<preset>). */
   expDir: string;
   log: (line: string) => void;
+  /** Where fan-out stages send their jobs (default: in this process, artifact root = expDir). */
+  jobs?: StageJobs;
+}
+
+/** A runner and the artifact root its workers see (expDir must be inside it). */
+export interface StageJobs {
+  runner: Runner;
+  root: string;
+}
+
+/** The stage's runner, or an in-process one over the registry of all job kinds. */
+export async function stageJobs(ctx: StageContext): Promise<StageJobs> {
+  if (ctx.jobs) return ctx.jobs;
+  const { jobKinds } = await import('./job-kinds.js');
+  return { runner: new InlineRunner({ root: ctx.expDir, registry: new JobKindRegistry(jobKinds) }), root: ctx.expDir };
 }
 
 export interface Stage<C> {
@@ -52,6 +68,8 @@ export interface RunStagesOptions {
   /** Rerun stages in range even when complete. */
   force?: boolean;
   log?: (line: string) => void;
+  /** Runner for the fan-out stages (see StageContext.jobs). */
+  jobs?: StageJobs;
 }
 
 export interface StageOutcome {
@@ -161,7 +179,7 @@ export async function runStages<C>(stages: readonly Stage<C>[], config: C, optio
     }
     log(`stage ${i} (${s.name}): ${s.description}${resuming ? ' [resuming an interrupted run]' : done ? ' [config changed: rerunning]' : ''}`);
     const t0 = Date.now();
-    const summary = await s.run(config, { expDir: options.expDir, log });
+    const summary = await s.run(config, { expDir: options.expDir, log, jobs: options.jobs });
     const seconds = (Date.now() - t0) / 1000;
     const record: DoneRecord = { stage: s.name, index: i, hash, seconds, summary, finishedAt: new Date().toISOString(), provenance: provenance() };
     writeJsonAtomic(join(options.expDir, DONE_DIR, `${s.name}.json`), record);

@@ -5,6 +5,7 @@ import { ASR_PRESET_NAMES, asrPreset, runAsrExperiment } from '@kdasr/experiment
 import { CliError, parseCommandArgs } from '../args.js';
 import { specialistsExperiment } from './experiment-specialists.js';
 import type { Command } from './registry.js';
+import { RUNNER_HELP, RUNNER_OPTIONS, stageJobsFromFlags } from '../runner-flags.js';
 
 /** One experiment: `kdasr experiment <name> ...`. New ones (asr, specialists) are added to `experiments`. */
 interface Experiment {
@@ -101,7 +102,9 @@ options:
   --stage N       first stage to run (number or name); --stop-stage N: last stage to run
   --force         rerun the stages in range even when complete
   --engine E      native | tfjs | auto (default: the preset's, auto = native when the addon loads)
-  --backend B     tfjs backend, ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto)`;
+  --backend B     tfjs backend, ${[...BACKENDS, 'auto'].join(', ')} (default: KDASR_BACKEND, else auto)
+
+${RUNNER_HELP}`;
 
 const asr: Experiment = {
   summary: 'speech Table 1 and Table 5: ensemble, distilled students, ablations (--preset smoke|quick|medium|paper|fsdd)',
@@ -109,7 +112,7 @@ const asr: Experiment = {
     const { values, positionals } = parseCommandArgs(
       'experiment asr',
       argv,
-      { preset: { type: 'string' }, out: { type: 'string' }, stage: { type: 'string' }, 'stop-stage': { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' }, engine: { type: 'string' }, fsdd: { type: 'string' } },
+      { preset: { type: 'string' }, out: { type: 'string' }, stage: { type: 'string' }, 'stop-stage': { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' }, engine: { type: 'string' }, fsdd: { type: 'string' }, ...RUNNER_OPTIONS },
       asrHelp,
     );
     if (values.help) return (console.log(asrHelp), 0);
@@ -125,13 +128,16 @@ const asr: Experiment = {
     const outDir = values.out ?? join('exp', `asr-${presetName}`);
     const rt = await initRuntime(backend ? { backend } : {});
     console.error(`backend: ${rt.backend}, ${rt.threads} thread(s)${rt.patchedKernels ? ', patched matMul kernels' : ''}; engine ${config.engine}; preset ${config.name}: ${config.description}`);
+    const jobs = await stageJobsFromFlags('experiment asr', values, asrHelp);
     let r;
     try {
-      r = await runAsrExperiment({ config, expDir: outDir, stage: values.stage, stopStage: values['stop-stage'], force: values.force, command: ['kdasr experiment asr', ...argv].join(' ') });
+      r = await runAsrExperiment({ config, expDir: outDir, stage: values.stage, stopStage: values['stop-stage'], force: values.force, command: ['kdasr experiment asr', ...argv].join(' '), jobs });
     } catch (e) {
       const m = (e as Error).message;
       if (/^--stage|^--stop-stage|^stage \d+ \(/.test(m)) throw new CliError(`experiment asr: ${m}`);
       throw e;
+    } finally {
+      await jobs?.runner.close();
     }
     if (r.tables) {
       console.log(`\nSpeech experiments, preset ${config.name} (${outDir}):\n`);

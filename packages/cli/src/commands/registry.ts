@@ -18,6 +18,8 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   align: { summary: 'forced-align a corpus with a trained acoustic model (frame labels for retraining)', load: async () => (await import('./align.js')).command },
   decode: { summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)', load: async () => (await import('./decode.js')).command },
   eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
+  worker: { summary: 'run kdasr jobs from a BullMQ queue on Redis (--redis URL --artifacts DIR)', load: async () => (await import('./worker.js')).command },
+  jobs: { summary: 'the BullMQ queue: waiting, active, failed and completed jobs with failure reasons (jobs status)', load: async () => (await import('./jobs.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
   export: { summary: 'export a model for deployment: TF.js float16/uint8, ONNX; --report gives the size/accuracy/speed table', load: async () => (await import('./export.js')).command },
 };

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '@kdasr/core';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_STAGES } from './data.js';
-import { ensembleStage, logitsStage, studentsStage } from './systems.js';
+import { logitsStage, studentsStage } from './systems.js';
+import { ensembleStage } from './ensemble.js';
 import { scoreStage } from './score.js';
 import { formatTables, readResults, reportStage, type AsrResults } from './report.js';
-import { runStages, type Stage, type StageOutcome } from '../stages.js';
+import { runStages, type Stage, type StageJobs, type StageOutcome } from '../stages.js';
 
 export function asrStages(command: () => string): Stage<AsrRecipeConfig>[] {
   return [...DATA_STAGES, ensembleStage, logitsStage, studentsStage, scoreStage, reportStage(command)];
@@ -27,6 +28,8 @@ export interface AsrExperimentOptions {
   /** The command line recorded in RESULTS.md. */
   command?: string;
   log?: (line: string) => void;
+  /** Where the fan-out stages (the ensemble) run their jobs; default in this process. */
+  jobs?: StageJobs;
 }
 
 export interface AsrExperimentResult {
@@ -44,7 +47,7 @@ export async function runAsrExperiment(o: AsrExperimentOptions): Promise<AsrExpe
   mkdirSync(expDir, { recursive: true });
   writeJsonAtomic(join(expDir, 'config.json'), o.config);
   const command = o.command ?? `kdasr experiment asr --preset ${o.config.name}`;
-  const outcomes = await runStages(asrStages(() => command), o.config, { expDir, stage: o.stage, stopStage: o.stopStage, force: o.force, log: o.log });
+  const outcomes = await runStages(asrStages(() => command), o.config, { expDir, stage: o.stage, stopStage: o.stopStage, force: o.force, log: o.log, jobs: o.jobs });
   const results = readResults(expDir);
   return { expDir, outcomes, results, tables: results ? formatTables(results) : undefined, wallSeconds: (Date.now() - t0) / 1000 };
 }

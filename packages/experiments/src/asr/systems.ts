@@ -1,5 +1,5 @@
 /**
- * The speech recipe's training stages: the ensemble (Table 1's baseline is member 0), the members' logits on the
+ * The speech recipe's training stages after the ensemble (ensemble.ts; Table 1's baseline is member 0): the members' logits on the
  * transfer set stored as artifacts (dense, and top-k for the ablation), and every student: distilled at each
  * temperature, the ablations, and Table 5's small-data pair. Each model is its own unit of resume: a finished one
  * (its model/kdasr.json) is reused and an unfinished one resumes from its per-epoch checkpoint.
@@ -38,7 +38,7 @@ export function memberDir(expDir: string, i: number): string {
   return join(expDir, MODELS_DIR, `member-${i}`);
 }
 
-function acousticConfig(c: AsrRecipeConfig, epochs = c.model.epochs, patience = c.model.patience): AcousticModelConfigInput {
+export function acousticConfig(c: AsrRecipeConfig, epochs = c.model.epochs, patience = c.model.patience): AcousticModelConfigInput {
   return {
     hiddenLayers: c.model.hiddenLayers,
     hiddenUnits: c.model.hiddenUnits,
@@ -67,7 +67,7 @@ export interface ModelRecord {
   settings?: unknown;
 }
 
-async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: AcousticClassifier, config: ReturnType<typeof acousticConfig>, logPriors: number[], record: ModelRecord): Promise<void> {
+export async function saveModelWithRecord(dir: string, data: LoadedAsrData, model: AcousticClassifier, config: ReturnType<typeof acousticConfig>, logPriors: number[], record: ModelRecord): Promise<void> {
   await saveAcousticModel(
     join(dir, 'model'),
     model,
@@ -94,43 +94,12 @@ export function logPriorsOf(data: LoadedAsrData): number[] {
   return Array.from(priorsFromCounts(data.task.train.labels(), data.task.numClasses), Math.log);
 }
 
-function epochLogger(ctx: StageContext, name: string) {
+export function epochLogger(ctx: Pick<StageContext, 'log'>, name: string) {
   return (e: { phase: string; record?: EpochRecord; epochs: number }) => {
     if (e.phase === 'epoch' && e.record)
       ctx.log(`  ${name} epoch ${e.record.epoch}/${e.epochs}: loss ${e.record.loss.toFixed(4)} dev acc ${e.record.validation?.toFixed(4) ?? '-'} lr ${e.record.learningRate.toExponential(1)} (${e.record.seconds.toFixed(1)} s)`);
   };
 }
-
-export const ensembleStage: Stage<AsrRecipeConfig> = {
-  name: 'ensemble',
-  outputs: [MODELS_DIR],
-  description: 'train the ensemble members (differing only in their init seed); member 0 is the baseline',
-  configSlice: (c) => ({ model: c.model, members: c.ensemble.members, seed: c.seed, engine: c.engine }),
-  after: ['labels'],
-  async run(c, ctx) {
-    const data = loadAsrData(ctx.expDir, c);
-    const logPriors = logPriorsOf(data);
-    const cfg = acousticConfig(c);
-    const dev: number[] = [];
-    for (let i = 0; i < c.ensemble.members; i++) {
-      const dir = memberDir(ctx.expDir, i);
-      const done = readRecord(dir);
-      if (done) {
-        ctx.log(`  member ${i}: already trained`);
-        continue;
-      }
-      ctx.log(`  member ${i + 1}/${c.ensemble.members} (seed ${c.seed + i}): ${data.task.train.size} frames, ${data.task.numClasses} classes`);
-      const t0 = Date.now();
-      const r = await trainAcousticModel({ config: cfg, train: data.task.train, dev: data.task.dev, seed: c.seed + i, engine: c.engine, checkpointDir: join(dir, 'checkpoint'), onProgress: epochLogger(ctx, `member ${i}`) });
-      const record: ModelRecord = { name: `member-${i}`, seed: c.seed + i, engine: r.engine, history: r.result.history, finalEpoch: r.result.finalEpoch, bestEpoch: r.result.bestEpoch, seconds: (Date.now() - t0) / 1000 };
-      await saveModelWithRecord(dir, data, r.model, cfg, logPriors, record);
-      dev.push(r.devFrameAccuracy ?? NaN);
-      r.model.dispose();
-    }
-    data.archive.close();
-    return { members: c.ensemble.members, devFrameAccuracyNewMembers: dev };
-  },
-};
 
 export async function loadMembers(expDir: string, c: AsrRecipeConfig): Promise<AcousticClassifier[]> {
   const out: AcousticClassifier[] = [];
