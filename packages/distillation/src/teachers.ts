@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, HostBatch, Teacher } from '@kdasr/core';
 import { softmaxRowsHost } from './losses.js';
+import { SoftTargetCache, isRowLogitsSource } from './target-cache.js';
 import { checkTemperature } from './validate.js';
 
 function features(batch: HostBatch, inputDim: number, where: string): tf.Tensor2D {
@@ -39,9 +40,17 @@ export class EnsembleTeacher implements Teacher {
   readonly hostProbabilities?: (batch: HostBatch, temperature: number) => Float32Array;
   readonly hostLogits?: (batch: HostBatch) => Float32Array;
 
+  /** Set when every member is stored logits (RowLogitsSource) and caching is on: the host paths read it. */
+  readonly targetCache?: SoftTargetCache;
+
+  /**
+   * `cacheTemperatures` (default 1) applies when every member is stored logits: the host paths then keep the
+   * combined distribution of that many temperatures (and the mean logits), numExamples x numClasses float32 each,
+   * computed once per example (SoftTargetCache) instead of once per batch; 0 recomputes per batch.
+   */
   constructor(
     readonly members: Teacher[],
-    options: { combine?: EnsembleCombine } = {},
+    options: { combine?: EnsembleCombine; cacheTemperatures?: number } = {},
   ) {
     if (!Array.isArray(members) || members.length === 0) throw new Error('EnsembleTeacher: needs at least one member');
     this.combine = options.combine ?? 'arithmetic';
@@ -55,6 +64,14 @@ export class EnsembleTeacher implements Teacher {
         throw new Error(`EnsembleTeacher: member ${i} has no logits(); the geometric combination needs them`);
     });
     if (this.combine === 'geometric') this.logits = (batch) => this.meanLogits(batch);
+    const stored = members.filter(isRowLogitsSource);
+    if ((options.cacheTemperatures ?? 1) > 0 && stored.length === members.length) {
+      const cache = new SoftTargetCache(stored, { combine: this.combine, temperatures: options.cacheTemperatures, where: 'EnsembleTeacher' });
+      this.targetCache = cache;
+      this.hostProbabilities = (batch, temperature) => cache.probabilities(batch, temperature);
+      if (this.combine === 'geometric') this.hostLogits = (batch) => cache.logits(batch);
+      return;
+    }
     if (this.combine === 'geometric' && members.every((m) => typeof m.hostLogits === 'function')) {
       this.hostLogits = (batch) => this.meanHostLogits(batch);
       this.hostProbabilities = (batch, temperature) => {
