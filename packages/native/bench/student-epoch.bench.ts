@@ -2,7 +2,7 @@
 // arithmetic ensemble of stored member logits at T = 2, plus the hard term), both through distill() on the native
 // engine, on the same frames with the same architecture, interleaved in one process. Sizes are the quick ASR
 // preset's (440 -> 2x384 -> 216, 4 members, batch 256, dropout 0.1, Adam), on fewer frames so a round takes seconds.
-//   npm run bench:student -w @kdasr/native [-- --frames N --rounds R --profile]
+//   npm run bench:student -w @kdasr/native [-- --frames N --rounds R --threads N --profile]
 // --profile also times the teacher's target computation alone (hostProbabilities over the epoch's batches).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ArrayDataset, Rng, type HostBatch, type Teacher } from '@kdasr/core';
-import { EnsembleTeacher, StoredLogitsTeacher, distill, writeTeacherLogits, type DistillOptions } from '@kdasr/distillation';
+import { EnsembleTeacher, StoredLogitsTeacher, distill, writeTeacherLogits, type DistillOptions, type ProgressEvent } from '@kdasr/distillation';
 import { createStudent } from '../src/index.js';
 
 const arg = (name: string, dflt: number) => {
@@ -20,6 +20,9 @@ const arg = (name: string, dflt: number) => {
 const frames = arg('frames', 16384);
 const rounds = arg('rounds', 3);
 const profile = process.argv.includes('--profile');
+// --threads N: BLAS and elementwise threads (default: the engine's, all cores). With 1, process CPU time is the
+// cost of the work alone, which a loaded machine does not inflate the way it inflates wall time.
+const threads = arg('threads', 0);
 const [inputDim, hidden, numClasses, members, batchSize, temperature] = [440, [384, 384], 216, 4, 256, 2];
 
 await tf.setBackend('cpu');
@@ -52,15 +55,25 @@ try {
   const phaseMs = { member: new Array<number>(phases.length).fill(0), student: new Array<number>(phases.length).fill(0) };
   // Two epochs each: the student's first fills the teacher's target cache (a fresh ensemble per run, as each
   // temperature is for a student of a recipe), its second reads it back.
-  const run = async (which: 'member' | 'student'): Promise<number[]> => {
+  // Per epoch: [wall seconds, process CPU seconds] (CPU from distill's epoch events).
+  const run = async (which: 'member' | 'student'): Promise<[number, number][]> => {
     const s = make();
+    if (threads > 0) s.nativeEngine!.setThreads({ blas: threads, elementwise: threads });
     const before = s.nativeEngine!.info().phaseWallMs;
+    const cpu: number[] = [];
+    let last = process.cpuUsage();
+    const onProgress = (e: ProgressEvent) => {
+      if (e.phase !== 'epoch') return;
+      const d = process.cpuUsage(last);
+      cpu.push((d.user + d.system) / 1e6);
+      last = process.cpuUsage();
+    };
     const r =
       which === 'member'
-        ? await distill(s.student, undefined, train, common)
-        : await distill(s.student, new EnsembleTeacher(stored, { combine: 'arithmetic' }), train, { ...common, temperature, hardWeight: 0.5, softWeight: 1 });
+        ? await distill(s.student, undefined, train, { ...common, onProgress })
+        : await distill(s.student, new EnsembleTeacher(stored, { combine: 'arithmetic' }), train, { ...common, onProgress, temperature, hardWeight: 0.5, softWeight: 1 });
     s.nativeEngine!.info().phaseWallMs.forEach((v, i) => (phaseMs[which][i] += v - before[i]));
-    return r.history.map((h) => h.seconds);
+    return r.history.map((h, e) => [h.seconds, cpu[e]]);
   };
   const targets = (ensemble: EnsembleTeacher) => {
     const t0 = performance.now();
@@ -70,8 +83,8 @@ try {
   // Warm-up: JIT, scratch allocation, chunk loads.
   await run('member');
   await run('student');
-  const member: number[][] = [[], []];
-  const student: number[][] = [[], []];
+  const member: [number, number][][] = [[], []];
+  const student: [number, number][][] = [[], []];
   const prof = { uncached: [] as number[], fill: [] as number[], hit: [] as number[] };
   // The per-batch path (no target cache) for the profile, chunks loaded once here.
   const uncached = new EnsembleTeacher(stored.map((m) => StoredLogitsTeacher.open(m.dir, { cacheChunks: 'all', cacheTemperatures: 0 })), { cacheTemperatures: 0 });
@@ -86,11 +99,14 @@ try {
       prof.hit.push(targets(e));
     }
   }
-  console.log(`native engine; ${frames} frames, ${inputDim} -> ${hidden.join('x')} -> ${numClasses}, batch ${batchSize}, ${members} stored members, T=${temperature}; medians of ${rounds} interleaved rounds`);
+  const info = make().nativeEngine!.info();
+  console.log(
+    `native engine (${threads || info.blasThreads} BLAS thread(s)); ${frames} frames, ${inputDim} -> ${hidden.join('x')} -> ${numClasses}, batch ${batchSize}, ${members} stored members, T=${temperature}; medians of ${rounds} interleaved rounds`,
+  );
   for (const e of [0, 1]) {
-    const [ma, mb] = [median(member[e]), median(student[e])];
     const what = e === 0 ? 'epoch 1 (targets computed)' : 'epoch 2 (targets cached)';
-    console.log(`${what}: member ${ma.toFixed(3)} s, student ${mb.toFixed(3)} s; student / member ${(mb / ma).toFixed(2)}x`);
+    const [wa, wb, ca, cb] = [median(member[e].map((x) => x[0])), median(student[e].map((x) => x[0])), median(member[e].map((x) => x[1])), median(student[e].map((x) => x[1]))];
+    console.log(`${what}: wall member ${wa.toFixed(3)} s, student ${wb.toFixed(3)} s, ratio ${(wb / wa).toFixed(2)}x; CPU member ${ca.toFixed(3)} s, student ${cb.toFixed(3)} s, ratio ${(cb / ca).toFixed(2)}x`);
   }
   if (profile) {
     const f = (xs: number[]) => median(xs).toFixed(3);

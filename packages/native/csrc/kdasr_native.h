@@ -66,7 +66,7 @@ typedef struct {
   float *gb;                 // bias gradient, max_width
   float *partial;            // per-thread column partial sums, threads * max_width
   size_t partial_bytes;
-  float *trow;               // per-thread teacher-probability row, threads * classes
+  float *trow;               // per-thread rows for the loss pass (teacher probabilities, student exps), threads * 2 * classes
   size_t trow_bytes;
   int partial_threads;
 } Net;

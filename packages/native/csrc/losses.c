@@ -8,7 +8,7 @@ typedef struct {
   float *dz;
   const int32_t *labels;  // NULL when the hard term is off
   const float *target;
-  float *trow;            // per-thread teacher-probability rows
+  float *trow;            // per-thread scratch: teacher-probability row, then the student's exps at T
   const LossCfg *cfg;
   int use_soft;
   float hw, invT, sw_grad;
@@ -21,7 +21,8 @@ static void loss_rows(void *p, size_t r0, size_t r1, int tid) {
   const LossCfg *cfg = k->cfg;
   const float hw = k->hw, invT = k->invT, sw_grad = k->sw_grad;
   float *restrict ps = partials_for(&k->part, tid);
-  float *restrict prow = k->trow + (size_t)tid * classes;
+  float *restrict prow = k->trow + (size_t)tid * 2 * classes;
+  float *restrict erow = prow + classes;
   double soft_sum = 0, hard_sum = 0;
   for (size_t r = r0; r < r1; r++) {
     const float *restrict z = k->logits + r * classes;
@@ -62,8 +63,13 @@ static void loss_rows(void *p, size_t r0, size_t r1, int tid) {
       // log q = z/T - lse(z/T); teacher p either given or softmax(v/T).
       const float mT = m * invT;
       float sT = 0;
+      // The exps are kept for q below: one exp sweep for the student's softmax at T, not two.
 #pragma omp simd reduction(+ : sT)
-      for (int c = 0; c < classes; c++) sT += exp_approx(z[c] * invT - mT);
+      for (int c = 0; c < classes; c++) {
+        float e = exp_approx(z[c] * invT - mT);
+        erow[c] = e;
+        sT += e;
+      }
       const float lseT = mT + logf(sT);
       const float *restrict pp = tg;
       float lseV = 0;
@@ -90,7 +96,7 @@ static void loss_rows(void *p, size_t r0, size_t r1, int tid) {
 #pragma omp simd reduction(+ : ce)
       for (int c = 0; c < classes; c++) {
         float zt = z[c] * invT;
-        float q = exp_approx(zt - mT) * invS;
+        float q = erow[c] * invS;
         ce += pp[c] * (zt - lseT);
         g[c] += sw_grad * (q - pp[c]);
       }

@@ -57,7 +57,7 @@ int net_ensure_threads(Net *net, int threads) {
   xfree(net->partial, net->partial_bytes);
   xfree(net->trow, net->trow_bytes);
   net->partial_bytes = (size_t)threads * net->max_width * sizeof(float);
-  net->trow_bytes = (size_t)threads * net->dims[net->n_layers] * sizeof(float);
+  net->trow_bytes = (size_t)threads * 2 * net->dims[net->n_layers] * sizeof(float);
   net->partial = xalloc(net->partial_bytes);
   net->trow = xalloc(net->trow_bytes);
   net->partial_threads = threads;
