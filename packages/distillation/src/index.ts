@@ -15,7 +15,7 @@ export {
   type DistillationLossParts,
 } from './losses.js';
 export { MlpClassifier, describeMlpLayers, type MlpConfig, type MlpLayersDescription, type RandomStateful } from './mlp.js';
-export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, type EnsembleCombine } from './teachers.js';
+export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, hasHostTargetsInto, type EnsembleCombine, type HostTargetsInto } from './teachers.js';
 export { predictLogits, frameAccuracy, argmaxRows, type PredictedLogits } from './inference.js';
 export {
   distill,

@@ -370,7 +370,16 @@ export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
 
   hostProbabilities(batch: HostBatch, temperature: number): Float32Array {
     checkTemperature(temperature, 'StoredLogitsTeacher.hostProbabilities');
-    this.targets ??= new SoftTargetCache([this], { combine: 'arithmetic', temperatures: this.cacheTemperatures, where: `StoredLogitsTeacher (${this.dir})` });
-    return this.targets.probabilities(batch, temperature);
+    return this.targetCache().probabilities(batch, temperature);
+  }
+
+  /** hostProbabilities written into `out` (HostTargetsInto: distill() reuses one buffer per run). */
+  hostProbabilitiesInto(batch: HostBatch, temperature: number, out: Float32Array): Float32Array {
+    checkTemperature(temperature, 'StoredLogitsTeacher.hostProbabilitiesInto');
+    return this.targetCache().probabilities(batch, temperature, out);
+  }
+
+  private targetCache(): SoftTargetCache {
+    return (this.targets ??= new SoftTargetCache([this], { combine: 'arithmetic', temperatures: this.cacheTemperatures, where: `StoredLogitsTeacher (${this.dir})` }));
   }
 }

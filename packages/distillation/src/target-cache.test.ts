@@ -90,6 +90,19 @@ describe('SoftTargetCache (stored-logit teachers)', () => {
         }
       });
 
+  it('hostProbabilitiesInto fills a caller buffer with the same values and checks its size', () => {
+    const members = dense.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 'all' }));
+    const e = new EnsembleTeacher(members);
+    const buf = new Float32Array(9 * C + 5).fill(7);
+    for (const b of batches(6)) {
+      const got = e.hostProbabilitiesInto!(b, 2, buf);
+      expect(got).toBe(buf);
+      expect(maxDiff(got.subarray(0, b.size * C), e.hostProbabilities!(b, 2))).toBeLessThan(1e-6);
+      expect(maxDiff(members[0].hostProbabilitiesInto(b, 2, buf).subarray(0, b.size * C), members[0].hostProbabilities(b, 2))).toBeLessThan(1e-6);
+    }
+    expect(() => e.hostProbabilitiesInto!(batches(0)[0], 2, new Float32Array(C))).toThrow(`the output array holds ${C} values, the batch needs 9 x ${C}`);
+  });
+
   it('a single StoredLogitsTeacher caches its own softmax, equal to the uncached one', () => {
     const t = StoredLogitsTeacher.open(dense[0], { cacheChunks: 'all' });
     const u = StoredLogitsTeacher.open(dense[0], { cacheChunks: 'all', cacheTemperatures: 0 });

@@ -89,9 +89,11 @@ export class SoftTargetCache {
    * Rows of `indices` from `table`, computing the missing ones; with the cache off (table null), computed into the
    * result. `fill(e, dst, o)` writes example e's row at dst[o..o+C). Offsets, not subarrays: nothing allocated per row.
    */
-  private gather(table: Filled | null, indices: Int32Array, fill: (example: number, dst: Float32Array, offset: number) => void): Float32Array {
+  private gather(table: Filled | null, indices: Int32Array, fill: (example: number, dst: Float32Array, offset: number) => void, into?: Float32Array): Float32Array {
     const c = this.numClasses;
-    const out = new Float32Array(indices.length * c);
+    if (into && into.length < indices.length * c)
+      throw new Error(`${this.where}: the output array holds ${into.length} values, the batch needs ${indices.length} x ${c}`);
+    const out = into ?? new Float32Array(indices.length * c);
     for (let r = 0; r < indices.length; r++) {
       const e = indices[r];
       if (!Number.isInteger(e) || e < 0 || e >= this.numExamples)
@@ -106,7 +108,7 @@ export class SoftTargetCache {
         table.done[e] = 1;
         this.rowsComputed++;
       }
-      for (let j = 0, a = e * c, b = r * c; j < c; j++) out[b + j] = v[a + j];
+      out.set(v.subarray(e * c, (e + 1) * c), r * c);
     }
     return out;
   }
@@ -123,15 +125,18 @@ export class SoftTargetCache {
     return table;
   }
 
-  /** The combined distribution at `temperature` for the batch's examples; a fresh array the caller owns. */
-  probabilities(batch: HostBatch, temperature: number): Float32Array {
+  /**
+   * The combined distribution at `temperature` for the batch's examples: a fresh array the caller owns, or written
+   * into `into` (at least size x numClasses values; returned) so a training loop can reuse one buffer per run.
+   */
+  probabilities(batch: HostBatch, temperature: number, into?: Float32Array): Float32Array {
     checkTemperature(temperature, `${this.where}.probabilities`);
     this.checkBatch(batch);
     const fill =
       this.options.combine === 'geometric' || this.members.length === 1
         ? (e: number, dst: Float32Array, o: number) => this.softmaxInto(this.meanRow(e), temperature, dst, o, false)
         : (e: number, dst: Float32Array, o: number) => this.arithmeticRow(e, temperature, dst, o);
-    return this.gather(this.table(temperature), batch.indices, fill);
+    return this.gather(this.table(temperature), batch.indices, fill, into);
   }
 
   /** The members' mean logits for the batch (the geometric ensemble's logits); fresh array. */

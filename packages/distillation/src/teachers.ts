@@ -28,6 +28,19 @@ export class ModelTeacher implements Teacher {
 export type EnsembleCombine = 'arithmetic' | 'geometric';
 
 /**
+ * A teacher whose host distribution can be written into a caller's buffer (at least size x numClasses values;
+ * the result is `out` itself): distill() then reuses one buffer per run instead of allocating a batch of targets
+ * per step, which costs as much as copying them.
+ */
+export interface HostTargetsInto {
+  hostProbabilitiesInto(batch: HostBatch, temperature: number, out: Float32Array): Float32Array;
+}
+
+export function hasHostTargetsInto<T extends object>(t: T): t is T & HostTargetsInto {
+  return typeof (t as Partial<HostTargetsInto>).hostProbabilitiesInto === 'function';
+}
+
+/**
  * An ensemble. 'arithmetic': mean of the members' softmax at T (the paper's ensemble of §4).
  * 'geometric': renormalised geometric mean of the members' distributions at T, which equals softmax(mean logits / T),
  * so this form has logits (the mean logits) and works with logit matching and stored logits.
@@ -39,6 +52,8 @@ export class EnsembleTeacher implements Teacher {
   /** Present when every member has a host path (e.g. all stored logits): the combination is then done on the host. */
   readonly hostProbabilities?: (batch: HostBatch, temperature: number) => Float32Array;
   readonly hostLogits?: (batch: HostBatch) => Float32Array;
+  /** hostProbabilities written into `out` (see HostTargetsInto); present with the target cache. */
+  readonly hostProbabilitiesInto?: (batch: HostBatch, temperature: number, out: Float32Array) => Float32Array;
 
   /** Set when every member is stored logits (RowLogitsSource) and caching is on: the host paths read it. */
   readonly targetCache?: SoftTargetCache;
@@ -69,6 +84,7 @@ export class EnsembleTeacher implements Teacher {
       const cache = new SoftTargetCache(stored, { combine: this.combine, temperatures: options.cacheTemperatures, where: 'EnsembleTeacher' });
       this.targetCache = cache;
       this.hostProbabilities = (batch, temperature) => cache.probabilities(batch, temperature);
+      this.hostProbabilitiesInto = (batch, temperature, out) => cache.probabilities(batch, temperature, out);
       if (this.combine === 'geometric') this.hostLogits = (batch) => cache.logits(batch);
       return;
     }
