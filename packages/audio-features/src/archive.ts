@@ -9,6 +9,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { provenance, writeJsonAtomic, type Provenance } from '@kdasr/core';
 import type { FeatureMatrix } from './fbank.js';
 import { writeNpy, writeNpyParts } from './npy.js';
@@ -39,20 +40,9 @@ export interface ArchiveIndex {
   entries: Record<string, ArchiveEntry>;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
+/** CRC-32 (IEEE 802.3, zlib's) of `bytes`, continuing from `crc`: Node's zlib.crc32 (Node >= 20.15). */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
+  return zlibCrc32(bytes, crc);
 }
 
 function hex(n: number): string {

@@ -8,6 +8,7 @@ import { frameAccuracy } from './inference.js';
 import type { OptimizerConfig } from './optimizer.js';
 import { checkFiniteHost, checkFiniteTensor, firstNonFinite } from './validate.js';
 import { TfjsTrainableStudent, isTrainableStudent, type LossSettings, type StepTargets, type TrainableStudent } from './trainable.js';
+import { hasHostTargetsInto } from './teachers.js';
 
 // Strict objects: a misspelt option is an error, not silently ignored.
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `${what} must be a function` });
@@ -318,6 +319,8 @@ export async function distill(
   const totalSteps = (o.epochs - startEpoch) * stepsPerEpoch;
   let stepsDone = 0;
   const baseSeed = new Rng(o.seed);
+  // One host target buffer per run for teachers that can fill one (HostTargetsInto).
+  const scratch: { targets?: Float32Array } = {};
 
   for (let epoch = startEpoch; epoch < o.epochs && !stoppedEarly; epoch++) {
     const te = Date.now();
@@ -330,7 +333,7 @@ export async function distill(
     let hardSum = 0;
     let step = 0;
     for (const batch of transferSet.batches({ batchSize: o.batchSize, rng, dropLast: o.dropLast })) {
-      const [total, soft, hard] = trainStep(student, teacher, batch, learningRate, loss, o, epoch, step);
+      const [total, soft, hard] = trainStep(student, teacher, batch, learningRate, loss, o, epoch, step, scratch);
       sum += total;
       softSum += soft;
       hardSum += hard;
@@ -422,6 +425,7 @@ function trainStep(
   o: Resolved,
   epoch: number,
   step: number,
+  scratch: { targets?: Float32Array },
 ): [number, number, number] {
   const where = `distill (epoch ${epoch + 1}, step ${step + 1})`;
   if (!teacher && !batch.labels) throw new Error(`${where}: supervised training (no teacher) needs labels; the batch has none`);
@@ -433,8 +437,12 @@ function trainStep(
     const hostPath = student.hostTargets && (logitMatching ? teacher?.hostLogits : teacher?.hostProbabilities);
     if (teacher && hostPath) {
       // No tensors at all: the targets go straight from stored logits to the host student.
-      teacherHost = logitMatching ? teacher.hostLogits!(batch) : teacher.hostProbabilities!(batch, s.temperature);
-      if (teacherHost.length !== batch.size * student.numClasses)
+      const need = batch.size * student.numClasses;
+      if (!logitMatching && hasHostTargetsInto(teacher)) {
+        if (!scratch.targets || scratch.targets.length < need) scratch.targets = new Float32Array(need);
+        teacherHost = teacher.hostProbabilitiesInto(batch, s.temperature, scratch.targets).subarray(0, need);
+      } else teacherHost = logitMatching ? teacher.hostLogits!(batch) : teacher.hostProbabilities!(batch, s.temperature);
+      if (teacherHost.length !== need)
         throw new Error(`${where}: teacher returned ${teacherHost.length} values for a batch of ${batch.size} x ${student.numClasses}`);
     } else if (teacher)
       tf.tidy(() => {

@@ -15,7 +15,7 @@ export {
   type DistillationLossParts,
 } from './losses.js';
 export { MlpClassifier, describeMlpLayers, type MlpConfig, type MlpLayersDescription, type RandomStateful } from './mlp.js';
-export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, type EnsembleCombine } from './teachers.js';
+export { ModelTeacher, EnsembleTeacher, BatchTargetsTeacher, hasHostTargetsInto, type EnsembleCombine, type HostTargetsInto } from './teachers.js';
 export { predictLogits, frameAccuracy, argmaxRows, type PredictedLogits } from './inference.js';
 export {
   distill,
@@ -47,6 +47,7 @@ export {
   type TeacherLogitsIndex,
   type WriteTeacherLogitsOptions,
 } from './stored-logits.js';
+export { SoftTargetCache, isRowLogitsSource, type RowLogitsSource, type SoftTargetCacheOptions } from './target-cache.js';
 export {
   IndexSubset,
   unlabelledTransferSet,

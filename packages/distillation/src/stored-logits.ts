@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SIDECAR_FILE, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
 import { ModelTeacher } from './teachers.js';
-import { softmaxRowsHost } from './losses.js';
+import { SoftTargetCache, type RowLogitsSource } from './target-cache.js';
 import { checkTemperature, firstNonFinite } from './validate.js';
 
 export const TEACHER_LOGITS_INDEX = 'index.json';
@@ -228,25 +228,33 @@ interface LoadedChunk {
  * are held in memory at once (LRU), so transfer sets larger than memory work; shuffled batches touch many chunks,
  * so pick chunkRows and cacheChunks with the access pattern in mind.
  */
-export class StoredLogitsTeacher implements Teacher {
+export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
   readonly numClasses: number;
   readonly numExamples: number;
   private readonly cache = new Map<number, LoadedChunk>();
+  private readonly held: (LoadedChunk | undefined)[] = [];
   /** Chunk reads from disk so far (cache misses). */
   chunkLoads = 0;
+  private targets: SoftTargetCache | null = null;
 
   private constructor(
     readonly dir: string,
     readonly index: TeacherLogitsIndex,
     private readonly cacheChunks: number,
     private readonly verify: boolean,
+    private readonly cacheTemperatures: number,
   ) {
     this.numClasses = index.numClasses;
     this.numExamples = index.numExamples;
   }
 
-  /** `cacheChunks: 'all'` holds every chunk once read (for uniform random access over a transfer set that fits in memory). */
-  static open(dir: string, options: { cacheChunks?: number | 'all'; verifyChecksums?: boolean } = {}): StoredLogitsTeacher {
+  /**
+   * `cacheChunks: 'all'` holds every chunk once read (for uniform random access over a transfer set that fits in
+   * memory). `cacheTemperatures` (default 1): hostProbabilities keeps the softened distribution of this many
+   * temperatures, each numExamples x numClasses float32, so every epoch after a row's first use reads it back
+   * instead of recomputing the softmax (SoftTargetCache); 0 recomputes per batch.
+   */
+  static open(dir: string, options: { cacheChunks?: number | 'all'; verifyChecksums?: boolean; cacheTemperatures?: number } = {}): StoredLogitsTeacher {
     const where = 'StoredLogitsTeacher.open';
     const path = join(dir, TEACHER_LOGITS_INDEX);
     if (!existsSync(path)) throw new Error(`${where}: ${path} does not exist; expected a directory written by writeTeacherLogits`);
@@ -258,14 +266,18 @@ export class StoredLogitsTeacher implements Teacher {
     if (rows !== index.numExamples) throw new Error(`${where}: chunks hold ${rows} rows but the index says ${index.numExamples}`);
     const cacheChunks = options.cacheChunks === 'all' ? Math.max(1, index.chunks.length) : (options.cacheChunks ?? 4);
     if (!Number.isInteger(cacheChunks) || cacheChunks <= 0) throw new Error(`${where}: cacheChunks must be a positive integer, got ${cacheChunks}`);
-    return new StoredLogitsTeacher(dir, index, cacheChunks, options.verifyChecksums ?? true);
+    return new StoredLogitsTeacher(dir, index, cacheChunks, options.verifyChecksums ?? true, options.cacheTemperatures ?? 1);
   }
 
   private chunk(i: number): LoadedChunk {
-    const hit = this.cache.get(i);
+    // Holding every chunk: a plain array lookup (per-row access is hot), no LRU bookkeeping.
+    const all = this.cacheChunks >= this.index.chunks.length;
+    const hit = all ? this.held[i] : this.cache.get(i);
     if (hit) {
-      this.cache.delete(i);
-      this.cache.set(i, hit);
+      if (!all) {
+        this.cache.delete(i);
+        this.cache.set(i, hit);
+      }
       return hit;
     }
     const meta = this.index.chunks[i];
@@ -287,8 +299,11 @@ export class StoredLogitsTeacher implements Teacher {
       };
     }
     this.chunkLoads++;
-    this.cache.set(i, loaded);
-    if (this.cache.size > this.cacheChunks) this.cache.delete(this.cache.keys().next().value!);
+    if (all) this.held[i] = loaded;
+    else {
+      this.cache.set(i, loaded);
+      if (this.cache.size > this.cacheChunks) this.cache.delete(this.cache.keys().next().value!);
+    }
     return loaded;
   }
 
@@ -314,6 +329,28 @@ export class StoredLogitsTeacher implements Teacher {
     return out;
   }
 
+  /** One example's logits, copied (dense) or decoded (top-k) into `scratch` (numClasses values), which is returned. */
+  rowLogits(example: number, scratch: Float32Array): Float32Array {
+    const c = this.numClasses;
+    if (!Number.isInteger(example) || example < 0 || example >= this.numExamples)
+      throw new Error(`StoredLogitsTeacher: example index ${example} out of range [0, ${this.numExamples}) (${this.dir})`);
+    if (scratch.length < c) throw new Error(`StoredLogitsTeacher.rowLogits: scratch holds ${scratch.length} values, needs ${c}`);
+    const cr = this.index.chunkRows;
+    const ch = this.chunk(Math.floor(example / cr));
+    const row = example % cr;
+    // Element loops, not subarray(): no allocation per row on this hot path.
+    if (ch.dense) {
+      const d = ch.dense;
+      for (let j = 0, o = row * c; j < c; j++) scratch[j] = d[o + j];
+      return scratch;
+    }
+    const k = this.index.topK!;
+    const fill = ch.fill![row];
+    for (let j = 0; j < c; j++) scratch[j] = fill;
+    for (let j = 0, o = row * k; j < k; j++) scratch[ch.idx![o + j]] = ch.values![o + j];
+    return scratch;
+  }
+
   logits(batch: HostBatch): tf.Tensor2D {
     if (batch.numClasses !== this.numClasses)
       throw new Error(`StoredLogitsTeacher: batch has ${batch.numClasses} classes, stored logits have ${this.numClasses}`);
@@ -333,6 +370,16 @@ export class StoredLogitsTeacher implements Teacher {
 
   hostProbabilities(batch: HostBatch, temperature: number): Float32Array {
     checkTemperature(temperature, 'StoredLogitsTeacher.hostProbabilities');
-    return softmaxRowsHost(this.hostLogits(batch), this.numClasses, temperature);
+    return this.targetCache().probabilities(batch, temperature);
+  }
+
+  /** hostProbabilities written into `out` (HostTargetsInto: distill() reuses one buffer per run). */
+  hostProbabilitiesInto(batch: HostBatch, temperature: number, out: Float32Array): Float32Array {
+    checkTemperature(temperature, 'StoredLogitsTeacher.hostProbabilitiesInto');
+    return this.targetCache().probabilities(batch, temperature, out);
+  }
+
+  private targetCache(): SoftTargetCache {
+    return (this.targets ??= new SoftTargetCache([this], { combine: 'arithmetic', temperatures: this.cacheTemperatures, where: `StoredLogitsTeacher (${this.dir})` }));
   }
 }

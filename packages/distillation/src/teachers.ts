@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, HostBatch, Teacher } from '@kdasr/core';
 import { softmaxRowsHost } from './losses.js';
+import { SoftTargetCache, isRowLogitsSource } from './target-cache.js';
 import { checkTemperature } from './validate.js';
 
 function features(batch: HostBatch, inputDim: number, where: string): tf.Tensor2D {
@@ -27,6 +28,19 @@ export class ModelTeacher implements Teacher {
 export type EnsembleCombine = 'arithmetic' | 'geometric';
 
 /**
+ * A teacher whose host distribution can be written into a caller's buffer (at least size x numClasses values;
+ * the result is `out` itself): distill() then reuses one buffer per run instead of allocating a batch of targets
+ * per step, which costs as much as copying them.
+ */
+export interface HostTargetsInto {
+  hostProbabilitiesInto(batch: HostBatch, temperature: number, out: Float32Array): Float32Array;
+}
+
+export function hasHostTargetsInto<T extends object>(t: T): t is T & HostTargetsInto {
+  return typeof (t as Partial<HostTargetsInto>).hostProbabilitiesInto === 'function';
+}
+
+/**
  * An ensemble. 'arithmetic': mean of the members' softmax at T (the paper's ensemble of §4).
  * 'geometric': renormalised geometric mean of the members' distributions at T, which equals softmax(mean logits / T),
  * so this form has logits (the mean logits) and works with logit matching and stored logits.
@@ -38,10 +52,20 @@ export class EnsembleTeacher implements Teacher {
   /** Present when every member has a host path (e.g. all stored logits): the combination is then done on the host. */
   readonly hostProbabilities?: (batch: HostBatch, temperature: number) => Float32Array;
   readonly hostLogits?: (batch: HostBatch) => Float32Array;
+  /** hostProbabilities written into `out` (see HostTargetsInto); present with the target cache. */
+  readonly hostProbabilitiesInto?: (batch: HostBatch, temperature: number, out: Float32Array) => Float32Array;
 
+  /** Set when every member is stored logits (RowLogitsSource) and caching is on: the host paths read it. */
+  readonly targetCache?: SoftTargetCache;
+
+  /**
+   * `cacheTemperatures` (default 1) applies when every member is stored logits: the host paths then keep the
+   * combined distribution of that many temperatures (and the mean logits), numExamples x numClasses float32 each,
+   * computed once per example (SoftTargetCache) instead of once per batch; 0 recomputes per batch.
+   */
   constructor(
     readonly members: Teacher[],
-    options: { combine?: EnsembleCombine } = {},
+    options: { combine?: EnsembleCombine; cacheTemperatures?: number } = {},
   ) {
     if (!Array.isArray(members) || members.length === 0) throw new Error('EnsembleTeacher: needs at least one member');
     this.combine = options.combine ?? 'arithmetic';
@@ -55,6 +79,15 @@ export class EnsembleTeacher implements Teacher {
         throw new Error(`EnsembleTeacher: member ${i} has no logits(); the geometric combination needs them`);
     });
     if (this.combine === 'geometric') this.logits = (batch) => this.meanLogits(batch);
+    const stored = members.filter(isRowLogitsSource);
+    if ((options.cacheTemperatures ?? 1) > 0 && stored.length === members.length) {
+      const cache = new SoftTargetCache(stored, { combine: this.combine, temperatures: options.cacheTemperatures, where: 'EnsembleTeacher' });
+      this.targetCache = cache;
+      this.hostProbabilities = (batch, temperature) => cache.probabilities(batch, temperature);
+      this.hostProbabilitiesInto = (batch, temperature, out) => cache.probabilities(batch, temperature, out);
+      if (this.combine === 'geometric') this.hostLogits = (batch) => cache.logits(batch);
+      return;
+    }
     if (this.combine === 'geometric' && members.every((m) => typeof m.hostLogits === 'function')) {
       this.hostLogits = (batch) => this.meanHostLogits(batch);
       this.hostProbabilities = (batch, temperature) => {

@@ -12,6 +12,7 @@ export type LossSettings = ReturnType<typeof resolveLossSettings>;
  * temperature) for the soft objectives, `teacherLogits` for logit matching; neither without a teacher. distill()
  * passes host arrays to students with `hostTargets` and tensors (owned by distill, disposed after the step) otherwise.
  */
+/** Valid for the step only: distill reuses host target buffers across steps, so a student must not keep them. */
 export interface StepTargets {
   teacherProbs?: Float32Array | tf.Tensor2D;
   teacherLogits?: Float32Array | tf.Tensor2D;

@@ -72,8 +72,10 @@ describe('smoke preset end to end', () => {
     const teacherSidecar = loadedTeacher.sidecar!;
     expect(teacherSidecar.metrics?.engine).toBe(r.engine);
     expect(teacherSidecar.provenance.backend === 'native').toBe(r.engine === 'native');
-    expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toContain('<polyline');
-    expect(readFileSync(join(out, 'sweep.svg'), 'utf8')).toContain('<polyline');
+    for (const plot of ['curves', 'sweep']) {
+      expect(readFileSync(join(out, `${plot}.svg`), 'utf8')).toMatch(/^<svg[^]*role-mark[^]*<\/svg>\s*$/);
+      expect(JSON.parse(readFileSync(join(out, `${plot}.vl.json`), 'utf8')).mark.type).toBe('line');
+    }
     expect(r.table).toMatch(/teacher 784-64-64-10.*\n.*small net/);
     expect(lines.some((l) => /teacher epoch 2\/2 .*val err/.test(l))).toBe(true);
     // About 10 s on 2 idle cores; the limit leaves room for a loaded machine.

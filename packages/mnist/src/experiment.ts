@@ -22,12 +22,13 @@ import type { MnistPreset, NetConfig, TrainConfig } from './config.js';
 import { filterByClass, imagesToDataset, takeSubset, trainValidationSplit } from './data.js';
 import { countErrors, searchSharedBias } from './evaluate.js';
 import { JitterSource } from './jitter.js';
-import { curvesSvg, formatDuration, resultsMarkdown, tableRows, textTable, type ExperimentSummary, type StepResult } from './report.js';
+import { curvesSpecs, formatDuration, resultsMarkdown, tableRows, textTable, type ExperimentSummary, type StepResult } from './report.js';
+import { writePlot } from './plots.js';
 import { loadMnist, type MnistData } from './sources.js';
 
 export interface ExperimentOptions {
   preset: MnistPreset;
-  /** Output directory: models/<step>/ (TF.js model + kdasr.json), results.json, results.md, *.svg. */
+  /** Output directory: models/<step>/ (TF.js model + kdasr.json), results.json, results.md, curves.svg and sweep.svg (each with its Vega-Lite spec, NAME.vl.json). */
   outDir: string;
   /** Data source (see loadMnist). */
   data?: string;
@@ -512,10 +513,10 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
     steps: results,
     wallSeconds: (Date.now() - t0) / 1000,
   };
-  const svgs = curvesSvg(results);
-  writeFileAtomic(join(outDir, 'curves.svg'), svgs.curves);
-  if (svgs.sweep) writeFileAtomic(join(outDir, 'sweep.svg'), svgs.sweep);
-  writeFileAtomic(join(outDir, 'results.md'), resultsMarkdown(summary, { curves: 'curves.svg', sweep: svgs.sweep ? 'sweep.svg' : undefined }));
+  const specs = curvesSpecs(results);
+  const curves = await writePlot(outDir, 'curves', specs.curves);
+  const sweep = specs.sweep ? await writePlot(outDir, 'sweep', specs.sweep) : undefined;
+  writeFileAtomic(join(outDir, 'results.md'), resultsMarkdown(summary, { curves, sweep }));
   const out: ExperimentResults = {
     ...summary,
     config: preset,

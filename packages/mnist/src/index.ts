@@ -34,5 +34,5 @@ export { JitterSource, shiftImage, type JitterOptions } from './jitter.js';
 export { countErrors, searchSharedBias, type ErrorCount, type BiasSearchResult } from './evaluate.js';
 export { getPreset, PresetSchema, PRESET_NAMES, type MnistPreset, type PresetName, type NetConfig, type TrainConfig } from './config.js';
 export { runMnistExperiment, type ExperimentOptions, type ExperimentResults } from './experiment.js';
-export { tableRows, textTable, markdownTable, formatDuration, type StepResult, type ExperimentSummary } from './report.js';
-export { linePlot, niceTicks, escapeXml, type Series, type PlotOptions } from './svg-plot.js';
+export { tableRows, textTable, formatDuration, type StepResult, type ExperimentSummary } from './report.js';
+export { linePlotSpec, renderSvg, writePlot, markdownTable, type Series, type PlotOptions, type VegaLiteSpec } from './plots.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, markdownTable, resultsMarkdown, tableRows, textTable, type ExperimentSummary, type StepResult } from './report.js';
+import { formatDuration, resultsMarkdown, tableRows, textTable, type ExperimentSummary, type StepResult } from './report.js';
+import { markdownTable } from './plots.js';
 
 const step = (over: Partial<StepResult>): StepResult => ({
   id: 'small',

@@ -1,4 +1,4 @@
-import { linePlot, type Series } from './svg-plot.js';
+import { linePlotSpec, markdownTable, type Series, type VegaLiteSpec } from './plots.js';
 
 /** One trained (or bias-adjusted) system and how it did on the test set. */
 export interface StepResult {
@@ -78,27 +78,18 @@ export function textTable(rows: string[][]): string {
   return [line(rows[0]), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-export function markdownTable(rows: string[][]): string {
-  const esc = (c: string) => c.replace(/\|/g, '\\|');
-  return [
-    `| ${rows[0].map(esc).join(' | ')} |`,
-    `| ${rows[0].map((_, j) => (j === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`),
-  ].join('\n');
-}
-
 /** Validation-error curves of the main runs, and test errors against temperature for the sweep. */
-export function curvesSvg(steps: StepResult[]): { curves: string; sweep?: string } {
+export function curvesSpecs(steps: StepResult[]): { curves: VegaLiteSpec; sweep?: VegaLiteSpec } {
   const main = steps.filter((s) => ['teacher', 'small', 'distilled', 'omit3', 'only78'].includes(s.kind));
   const series: Series[] = main.map((s) => ({
     name: s.id,
     points: s.history.map((h) => [h.epoch, h.validationError === undefined ? NaN : 100 * h.validationError] as [number, number]),
   }));
-  const curves = linePlot(series, { title: 'Validation error during training', xLabel: 'epoch', yLabel: 'validation error (%)' });
+  const curves = linePlotSpec(series, { title: 'Validation error during training', xLabel: 'epoch', yLabel: 'validation error (%)' });
   const sweepSteps = steps.filter((s) => s.kind === 'sweep');
   if (!sweepSteps.length) return { curves };
   const widths = [...new Set(sweepSteps.map((s) => s.hidden[0]))];
-  const sweep = linePlot(
+  const sweep = linePlotSpec(
     widths.map((w) => ({
       name: `${w}-${w} units`,
       points: sweepSteps
@@ -122,7 +113,7 @@ export function resultsMarkdown(summary: ExperimentSummary, files: { curves: str
     `- data: ${summary.dataSource}: ${summary.verification}`,
     `- examples: ${summary.sizes.train} train, ${summary.sizes.validation} validation (seeded split of the 60k training set), ${summary.sizes.test} test`,
     '',
-    markdownTable(tableRows(summary.steps)),
+    markdownTable(tableRows(summary.steps), ['l', 'r', 'r', 'r', 'r']),
     '',
     'Test errors are counts on the test set; bias changes were chosen on the validation set, never on the test set',
     '(the paper tuned its +3.5 and −7.6 on the test set). "paper" is the published figure for the full-size protocol.',
@@ -133,7 +124,7 @@ export function resultsMarkdown(summary: ExperimentSummary, files: { curves: str
     `![validation curves](${files.curves})`,
   ];
   if (files.sweep) lines.push('', `![temperature sweep](${files.sweep})`);
-  lines.push('', '| step | epochs (kept) | seconds |', '| --- | ---: | ---: |');
-  for (const s of summary.steps) lines.push(`| ${s.id} | ${s.epochs}${s.bestEpoch !== undefined ? ` (${s.bestEpoch})` : ''} | ${s.seconds.toFixed(1)} |`);
+  const timing = summary.steps.map((s) => [s.id, `${s.epochs}${s.bestEpoch !== undefined ? ` (${s.bestEpoch})` : ''}`, s.seconds.toFixed(1)]);
+  lines.push('', markdownTable([['step', 'epochs (kept)', 'seconds'], ...timing], ['l', 'r', 'r']));
   return lines.join('\n') + '\n';
 }

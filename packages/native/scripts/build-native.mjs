@@ -5,7 +5,7 @@
 //   --strict      exit 1 when the build fails (build:native, CI diagnostics)
 //   --if-missing  do nothing when the addon exists and is newer than its sources (test set-up)
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = join(pkgDir, 'build');
 const addon = join(buildDir, 'Release', 'kdasr_native.node');
 const statusFile = join(buildDir, 'native-status.json');
-const sources = ['csrc/kdasr_native.c', 'binding.gyp', 'scripts/blas-flags.mjs'].map((f) => join(pkgDir, f));
+const sources = [...readdirSync(join(pkgDir, 'csrc')).map((f) => `csrc/${f}`), 'binding.gyp', 'scripts/blas-flags.mjs'].map((f) => join(pkgDir, f));
 const strict = process.argv.includes('--strict');
 const ifMissing = process.argv.includes('--if-missing');
 

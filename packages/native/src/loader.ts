@@ -22,7 +22,7 @@ export interface NativeInfo {
   phaseCpuMs: number[];
 }
 
-/** The raw addon (csrc/kdasr_native.c). Array sizes are checked in C as well. */
+/** The raw addon (csrc/*.c; N-API entry points in csrc/napi.c). Array sizes are checked in C as well. */
 export interface NativeAddon {
   create(dims: Int32Array): NativeHandle;
   release(handle: NativeHandle): void;

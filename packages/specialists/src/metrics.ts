@@ -11,6 +11,7 @@
  * the number of examples, the change in the number of correct top-1 predictions (combined − generalist) and the
  * relative accuracy change (combined − generalist) / generalist.
  */
+import { markdownTable } from 'markdown-table';
 
 export function argmaxRow(p: ArrayLike<number>, offset: number, c: number): number {
   let best = 0;
@@ -119,15 +120,19 @@ export function specialistMetricsFromPredictions(input: {
   };
 }
 
-/** Table 4 as Markdown. */
+/** Table 4 as Markdown (markdown-table; the cells hold numbers and "10 or more", nothing to escape). */
 export function formatCoverageTable(rows: readonly CoverageRow[]): string {
-  const lines = [
-    '| # of specialists covering | # of test examples | delta in top-1 correct | relative accuracy change |',
-    '| --- | --- | --- | --- |',
-  ];
-  for (const r of rows)
-    lines.push(
-      `| ${r.specialists} | ${r.examples} | ${r.deltaCorrect >= 0 ? '+' : ''}${r.deltaCorrect} | ${Number.isNaN(r.relativeChange) ? 'n/a' : `${r.relativeChange >= 0 ? '+' : ''}${(100 * r.relativeChange).toFixed(1)}%`} |`,
-    );
-  return lines.join('\n');
+  const signed = (v: number, s: string) => `${v >= 0 ? '+' : ''}${s}`;
+  return markdownTable(
+    [
+      ['# of specialists covering', '# of test examples', 'delta in top-1 correct', 'relative accuracy change'],
+      ...rows.map((r) => [
+        String(r.specialists),
+        String(r.examples),
+        signed(r.deltaCorrect, String(r.deltaCorrect)),
+        Number.isNaN(r.relativeChange) ? 'n/a' : signed(r.relativeChange, `${(100 * r.relativeChange).toFixed(1)}%`),
+      ]),
+    ],
+    { alignDelimiters: false },
+  );
 }

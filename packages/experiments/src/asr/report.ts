@@ -1,12 +1,12 @@
 /**
  * RESULTS.md for the speech recipe: Table 1, Table 5 and the ablations with the paper's figures beside ours,
- * corpus statistics, the command, run time, engine and backend, and SVG plots (training curves, accuracy against
+ * corpus statistics, the command, run time, engine and backend, and SVG plots (each with its Vega-Lite spec) (training curves, accuracy against
  * temperature, the small-data run's curves). Everything is read from the artifacts the stages wrote.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provenance, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
-import { formatDuration, linePlot, type Series } from '@kdasr/mnist';
+import { formatDuration, linePlotSpec, markdownTable, writePlot, type Series } from '@kdasr/mnist';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_DIR } from './data.js';
 import { fmtPct, memberDir, readRecord, studentDir, studentSpecs, type ModelRecord } from './systems.js';
@@ -121,25 +121,22 @@ function curve(rec: ModelRecord | undefined, key: 'validation' | 'loss'): [numbe
   return (rec?.history ?? []).map((h) => [h.epoch, key === 'validation' ? 100 * (h.validation ?? NaN) : h.loss]);
 }
 
-export function writePlots(c: AsrRecipeConfig, expDir: string, r: AsrResults): string[] {
+export async function writePlots(c: AsrRecipeConfig, expDir: string, r: AsrResults): Promise<string[]> {
   const dir = join(expDir, 'plots');
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
-  const put = (name: string, svg: string) => {
-    writeFileAtomic(join(dir, name), svg);
-    files.push(`plots/${name}`);
-  };
+  const put = async (name: string, spec: Parameters<typeof writePlot>[2]) => files.push(`plots/${await writePlot(dir, name, spec)}`);
   const specs = studentSpecs(c);
   const series: Series[] = [];
   for (let i = 0; i < c.ensemble.members; i++) series.push({ name: i === 0 ? 'members (baseline = member 0)' : '', points: curve(readRecord(memberDir(expDir, i)), 'validation'), color: '#9aa5b1' });
   for (const s of specs.filter((x) => x.group !== 'small-data')) series.push({ name: s.name, points: curve(readRecord(studentDir(expDir, s.name)), 'validation') });
-  put('training-curves.svg', linePlot(series.filter((s) => s.points.length), { title: 'Dev frame accuracy per epoch: ensemble members and students', xLabel: 'epoch', yLabel: 'dev frame accuracy (%)', width: 760, height: 420 }));
+  await put('training-curves', linePlotSpec(series.filter((s) => s.points.length), { title: 'Dev frame accuracy per epoch: ensemble members and students', xLabel: 'epoch', yLabel: 'dev frame accuracy (%)', width: 560, height: 320 }));
   const temps = specs.filter((s) => s.group === 'temperature').map((s) => s.distillation!.temperature!);
   const distilled = r.table1.slice(2);
   const xs: [number, number] = [Math.min(...temps), Math.max(...temps)];
-  put(
-    'accuracy-vs-temperature.svg',
-    linePlot(
+  await put(
+    'accuracy-vs-temperature',
+    linePlotSpec(
       [
         { name: 'distilled (test)', points: temps.map((t, i) => [t, 100 * distilled[i].testFrameAccuracy]) },
         { name: 'ensemble', points: xs.map((x) => [x, 100 * r.table1[1].testFrameAccuracy]), color: '#2ca02c' },
@@ -158,7 +155,7 @@ export function writePlots(c: AsrRecipeConfig, expDir: string, r: AsrResults): s
       { name: `${tag}: dev`, points: cv.devAccuracy.map((v, i) => [i + 1, 100 * v]) },
     );
   }
-  if (small.length) put('small-data-curves.svg', linePlot(small, { title: `Table 5: ${fmtPct(c.smallData.fraction)} of the training frames, hard vs soft targets`, xLabel: 'epoch', yLabel: 'frame accuracy (%)', width: 760, height: 420 }));
+  if (small.length) await put('small-data-curves', linePlotSpec(small, { title: `Table 5: ${fmtPct(c.smallData.fraction)} of the training frames, hard vs soft targets`, xLabel: 'epoch', yLabel: 'frame accuracy (%)', width: 560, height: 320 }));
   return files;
 }
 
@@ -189,20 +186,32 @@ export function renderMarkdown(c: AsrRecipeConfig, r: AsrResults, plots: string[
     : `acoustic scale ${c.decode.acousticScale}`;
   L.push(`- Decoding: bigram LM from the training transcripts, ${c.decode.maxUtterances ? `first ${c.decode.maxUtterances} ` : ''}test utterances, beam ${c.decode.beam}, ${scale}, LM weight ${c.decode.lmWeight}, priors from the training label counts (nothing tuned on test).`, '');
   L.push('## Table 1: frame accuracy and WER', '');
-  L.push('| system | test frame accuracy | WER | acoustic scale | share of the ensemble\u2019s gain kept | paper: frame acc. | paper: WER |', '| --- | --- | --- | --- | --- | --- | --- |');
-  for (const row of r.table1) L.push(`| ${row.system} | ${pct(row.testFrameAccuracy)}% | ${num(row.wer)}% | ${row.acousticScale ?? '–'} | ${row.gainKept === undefined ? '–' : `${(100 * row.gainKept).toFixed(0)}%`} | ${row.paper ? `${row.paper.frameAccuracy}%` : '–'} | ${row.paper ? `${row.paper.wer}%` : '–'} |`);
+  L.push(
+    markdownTable([
+      ['system', 'test frame accuracy', 'WER', 'acoustic scale', 'share of the ensemble\u2019s gain kept', 'paper: frame acc.', 'paper: WER'],
+      ...r.table1.map((row) => [row.system, `${pct(row.testFrameAccuracy)}%`, `${num(row.wer)}%`, String(row.acousticScale ?? '–'), row.gainKept === undefined ? '–' : `${(100 * row.gainKept).toFixed(0)}%`, row.paper ? `${row.paper.frameAccuracy}%` : '–', row.paper ? `${row.paper.wer}%` : '–']),
+    ]),
+  );
   L.push('');
   if (r.searchFailures?.length)
     L.push(`Search failures (utterances whose best path ended outside a final state; widen \`decode.beam\`): ${r.searchFailures.map((f) => `${f.system} ${f.utterances}/${f.of}`).join(', ')}.`, '');
   L.push(`Members' test frame accuracy: ${r.memberTestFrameAccuracy.map((a) => pct(a)).join(', ')} (mean ${pct(r.memberTestFrameAccuracy.reduce((a, b) => a + b, 0) / r.memberTestFrameAccuracy.length)}%). The paper's distilled row is its single distilled model (best of T ∈ {1, 2, 5, 10}; "more than 80% of the improvement ... is transferred").`, '');
   L.push('## Table 5: soft targets as a regulariser', '');
-  L.push(`| system | train frame accuracy | test frame accuracy (final) | test at the best dev epoch | paper: train | paper: test |`, '| --- | --- | --- | --- | --- | --- |');
-  for (const row of r.table5) L.push(`| ${row.system} | ${pct(row.trainFrameAccuracy)}% | ${pct(row.testFrameAccuracy)}% | ${row.testAtBestDev === undefined ? '–' : `${pct(row.testAtBestDev)}% (epoch ${row.bestDevEpoch})`} | ${row.paper.train}% | ${row.paper.test}% |`);
+  L.push(
+    markdownTable([
+      ['system', 'train frame accuracy', 'test frame accuracy (final)', 'test at the best dev epoch', 'paper: train', 'paper: test'],
+      ...r.table5.map((row) => [row.system, `${pct(row.trainFrameAccuracy)}%`, `${pct(row.testFrameAccuracy)}%`, row.testAtBestDev === undefined ? '–' : `${pct(row.testAtBestDev)}% (epoch ${row.bestDevEpoch})`, `${row.paper.train}%`, `${row.paper.test}%`]),
+    ]),
+  );
   L.push('', `Train accuracy is on the frames each system trained on. The small-data runs train ${c.smallData.epochs} epochs without early stopping; "test at the best dev epoch" is what early stopping on dev would have kept (the paper's 44.5% for hard targets is with early stopping).`, '');
   if (r.ablations.length) {
     L.push(`## Ablations (T = ${c.ablations.temperature})`, '');
-    L.push('| variant | test frame accuracy | Δ vs reference (points) | WER | acoustic scale |', '| --- | --- | --- | --- | --- |');
-    for (const a of r.ablations) L.push(`| ${a.label} | ${pct(a.testFrameAccuracy)}% | ${Number.isFinite(a.deltaVsReference) ? (100 * a.deltaVsReference).toFixed(2) : '–'} | ${num(a.wer)}% | ${a.acousticScale ?? '–'} |`);
+    L.push(
+      markdownTable([
+        ['variant', 'test frame accuracy', 'Δ vs reference (points)', 'WER', 'acoustic scale'],
+        ...r.ablations.map((a) => [a.label, `${pct(a.testFrameAccuracy)}%`, Number.isFinite(a.deltaVsReference) ? (100 * a.deltaVsReference).toFixed(2) : '–', `${num(a.wer)}%`, String(a.acousticScale ?? '–')]),
+      ]),
+    );
     L.push('');
   }
   L.push('## Plots', '');
@@ -220,7 +229,7 @@ export function reportStage(command: () => string): Stage<AsrRecipeConfig> {
     after: ['score'],
     async run(c, ctx) {
       const r = collectResults(c, ctx.expDir, command());
-      const plots = writePlots(c, ctx.expDir, r);
+      const plots = await writePlots(c, ctx.expDir, r);
       writeJsonAtomic(join(ctx.expDir, 'results.json'), { ...r, config: c, provenance: provenance() });
       writeFileAtomic(join(ctx.expDir, 'RESULTS.md'), renderMarkdown(c, r, plots));
       return { table1: r.table1.map((x) => [x.system, x.testFrameAccuracy, x.wer]) };

@@ -858,7 +858,7 @@ function stageList(getEnv: () => TaskEnv): Stage<SpecialistsRecipeConfig>[] {
         const env = getEnv();
         const r = collectSpecialistsTaskResults(env.expDir, env.config, env.engine, env.command);
         writeJsonAtomic(env.path('results.json'), r);
-        writePlots(env.expDir, r);
+        await writePlots(env.expDir, r);
         writeTextAtomic(env.path('RESULTS.md'), renderTaskReport(r, { plotPrefix: 'plots/' }));
         return { wrote: ['RESULTS.md', 'results.json', 'plots/'] };
       },

@@ -2,10 +2,10 @@
  * RESULTS.md, results.json and SVG plots of the specialists recipe: Tables 2-4 beside the paper's (JFT) numbers,
  * the beyond-the-paper comparisons, run time and provenance.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Provenance } from '@kdasr/core';
-import { escapeXml, linePlot, niceTicks, type Series } from '@kdasr/mnist';
+import { linePlotSpec, writePlot, type Series, type VegaLiteSpec } from '@kdasr/mnist';
 import type { CoverageRow, SpecialistMetrics } from '@kdasr/specialists';
 import type { SpecialistsRecipeConfig } from './config.js';
 import type {
@@ -383,49 +383,32 @@ export function renderResults(tasks: TaskResults[]): string {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 /** Bar chart of cluster sizes, one group per clustering (sorted by size), clusters with a specialist filled. */
-export function clusterSizesPlot(clusters: ClustersResult, title: string): string {
+export function clusterSizesSpec(clusters: ClustersResult, title: string): VegaLiteSpec {
   const chosen = new Set(clusters.chosen.map((c) => `${c.clustering}:${c.subset.join(',')}`));
-  const groups = clusters.clusterings.map((cl, i) =>
-    cl.subsets.map((s) => ({ size: s.length, chosen: chosen.has(`${i}:${s.join(',')}`) })).sort((a, b) => b.size - a.size),
-  );
-  const bars = groups.reduce((t, g) => t + g.length, 0) + Math.max(0, groups.length - 1);
-  const left = 50;
-  const top = 30;
-  const bottom = 60;
-  const plotW = Math.max(420, Math.min(1600, bars * 10));
-  const barW = plotW / Math.max(1, bars);
-  const W = left + plotW + 20;
-  const H = 320;
-  const ph = H - top - bottom;
-  const maxSize = Math.max(1, ...groups.flat().map((b) => b.size));
-  const y = (v: number) => top + ph - (v / maxSize) * ph;
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    `<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${left + plotW / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
-  ];
-  for (const v of niceTicks(0, maxSize, 4)) {
-    out.push(`<line x1="${left}" y1="${y(v).toFixed(1)}" x2="${left + plotW}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`);
-    out.push(`<text x="${left - 4}" y="${y(v).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${v}</text>`);
-  }
-  let x = left;
-  groups.forEach((g, i) => {
-    const color = COLORS[i % COLORS.length];
-    const x0 = x;
-    for (const b of g) {
-      out.push(
-        `<rect x="${(x + 0.5).toFixed(1)}" y="${y(b.size).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${(top + ph - y(b.size)).toFixed(1)}" fill="${b.chosen ? color : 'none'}" stroke="${color}"/>`,
-      );
-      x += barW;
-    }
-    out.push(`<text x="${((x0 + x) / 2).toFixed(1)}" y="${top + ph + 16}" text-anchor="middle" fill="${color}">${escapeXml(clusters.clusterings[i].method)}</text>`);
-    x += barW;
+  const methods = clusters.clusterings.map((cl) => cl.method);
+  const values: { bar: number; method: string; size: number; chosen: boolean }[] = [];
+  let bar = 0;
+  clusters.clusterings.forEach((cl, i) => {
+    const sizes = cl.subsets.map((s) => ({ size: s.length, chosen: chosen.has(`${i}:${s.join(',')}`) })).sort((a, b) => b.size - a.size);
+    for (const b of sizes) values.push({ bar: bar++, method: cl.method, ...b });
+    bar++; // a gap between clusterings
   });
-  out.push(`<line x1="${left}" y1="${top + ph}" x2="${left + plotW}" y2="${top + ph}" stroke="#333"/>`);
-  out.push(`<text x="${left + plotW / 2}" y="${H - 18}" text-anchor="middle">clusters, largest first (filled: has a specialist)</text>`);
-  out.push(`<text x="14" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + ph / 2})">classes in cluster</text>`);
-  out.push('</svg>');
-  return out.join('\n') + '\n';
+  const color = { field: 'method', type: 'nominal' as const, scale: { domain: methods, range: methods.map((_, i) => COLORS[i % COLORS.length]) }, legend: { title: null } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: Math.max(420, Math.min(1600, bar * 10)),
+    height: 230,
+    background: 'white',
+    data: { values },
+    mark: { type: 'bar', strokeWidth: 1 },
+    encoding: {
+      x: { field: 'bar', type: 'ordinal', axis: { labels: false, ticks: false }, title: 'clusters, largest first (filled: has a specialist)' },
+      y: { field: 'size', type: 'quantitative', title: 'classes in cluster' },
+      stroke: color,
+      fill: { condition: { test: 'datum.chosen', ...color }, value: 'transparent' },
+    },
+  };
 }
 
 function coverageSeries(name: string, rows: readonly CoverageRow[] | undefined, color?: string): Series | undefined {
@@ -433,7 +416,7 @@ function coverageSeries(name: string, rows: readonly CoverageRow[] | undefined, 
   return { name, color, points: foldCoverage(rows).map((r) => [r.specialists.includes('or more') ? 10 : Number(r.specialists), 100 * r.relativeChange] as [number, number]) };
 }
 
-export function gainPlot(r: TaskResults): string {
+export function gainSpec(r: TaskResults): VegaLiteSpec {
   const c = r.combine.methods;
   const series = [
     { name: 'paper (JFT)', color: '#7f7f7f', points: SPECIALISTS_PAPER_TABLE4.map((p) => [p.specialists.includes('or more') ? 10 : Number(p.specialists), 100 * p.relativeChange] as [number, number]) },
@@ -443,17 +426,18 @@ export function gainPlot(r: TaskResults): string {
     coverageSeries('compute-matched generalist', enabled(r.baseline)?.metrics.byCoverage, '#d62728'),
     coverageSeries('distilled back', enabled(r.distilBack)?.metrics.byCoverage, '#9467bd'),
   ].filter((s): s is Series => s !== undefined && s.points.length > 0);
-  return linePlot(series, {
+  return linePlotSpec(series, {
     title: `${r.task}: gain by specialists covering the correct class`,
     xLabel: '# of specialists covering the correct class (10 = 10 or more)',
     yLabel: 'relative accuracy change vs generalist (%)',
-    width: 720,
+    width: 520,
   });
 }
 
-export function writePlots(expDir: string, r: TaskResults): void {
+/** plots/cluster-sizes.svg and plots/gain-by-coverage.svg, each with its Vega-Lite spec (.vl.json). */
+export async function writePlots(expDir: string, r: TaskResults): Promise<void> {
   const dir = join(expDir, 'plots');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'cluster-sizes.svg'), clusterSizesPlot(r.clusters, `${r.task}: cluster sizes (${r.data.numClasses} classes)`));
-  writeFileSync(join(dir, 'gain-by-coverage.svg'), gainPlot(r));
+  await writePlot(dir, 'cluster-sizes', clusterSizesSpec(r.clusters, `${r.task}: cluster sizes (${r.data.numClasses} classes)`));
+  await writePlot(dir, 'gain-by-coverage', gainSpec(r));
 }
