@@ -1,0 +1,26 @@
+/**
+ * Reading an acoustic model's kdasr.json without the training stack (no tfjs-layers, engines or Node I/O), so a
+ * browser page or another host can rebuild the frontend, state inventory and priors from the fetched sidecar.
+ */
+import { Frontend } from './dataset.js';
+import { StateInventory } from './states.js';
+import type { AcousticModelMeta } from './train.js';
+
+export const ACOUSTIC_MODEL_KIND = 'kdasr-acoustic-model';
+
+export interface AcousticSidecar {
+  meta: AcousticModelMeta;
+  inventory: StateInventory;
+  frontend: Frontend;
+}
+
+/** The model description in a parsed kdasr.json (`source` names it in errors); throws when it is not an acoustic model's. */
+export function acousticSidecar(sidecar: unknown, source: string): AcousticSidecar {
+  const s = sidecar as { kind?: unknown; config?: unknown } | null;
+  if (!s || typeof s !== 'object' || s.kind !== ACOUSTIC_MODEL_KIND)
+    throw new Error(`${source}: kind is ${s && typeof s === 'object' ? JSON.stringify(s.kind) : 'missing'}; expected "${ACOUSTIC_MODEL_KIND}" (a model saved by saveAcousticModel / kdasr train)`);
+  const meta = s.config as AcousticModelMeta;
+  if (!meta || typeof meta !== 'object' || !meta.inventory || !meta.frontend)
+    throw new Error(`${source}: config lacks inventory or frontend; re-save the model with kdasr train`);
+  return { meta, inventory: StateInventory.fromJSON(meta.inventory), frontend: new Frontend(meta.frontend.config, meta.frontend.globalStats) };
+}
