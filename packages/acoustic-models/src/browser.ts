@@ -6,5 +6,4 @@ export { StateInventory, type StateInventoryConfig, type StateInventoryJson } fr
 export { Frontend, frontendConfigSchema, parseFrontendConfig, type FrontendConfig, type FrontendConfigInput, type Utterance } from './dataset.js';
 export { priorsFromCounts, logPosteriors, scaledLoglikes, type FrameScores } from './priors.js';
 export { PhoneticTree, BOUNDARY, type TreeJson, type TreeQuestion } from './tree.js';
-export { acousticSidecar, ACOUSTIC_MODEL_KIND, type AcousticSidecar } from './sidecar.js';
-export type { AcousticModelMeta, AcousticModelConfig } from './train.js';
+export { acousticSidecar, ACOUSTIC_MODEL_KIND, type AcousticSidecar, type AcousticSidecarMeta } from './sidecar.js';

@@ -1,5 +1,5 @@
 /** The feature pipeline on WAV files from disk (Node only; pipeline.ts is the part the browser can use). */
-import type { Rng } from '@kdasr/core';
+import type { Rng } from '@kdasr/base';
 import { WaveformFeatureExtractor, type ExtractResult } from './pipeline.js';
 import { readWav } from './wav-file.js';
 

@@ -4,7 +4,7 @@
  * reading WAV files from disk.
  */
 import { z } from 'zod';
-import { Rng } from '@kdasr/core';
+import { Rng } from '@kdasr/base';
 import { Fbank, Mfcc, type FeatureMatrix } from './fbank.js';
 import { normalizeOptionNames } from './config.js';
 import { addDeltas } from './postprocess.js';

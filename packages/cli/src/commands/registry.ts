@@ -18,5 +18,6 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   align: { summary: 'forced-align a corpus with a trained acoustic model (frame labels for retraining)', load: async () => (await import('./align.js')).command },
   decode: { summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)', load: async () => (await import('./decode.js')).command },
   eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
+  demo: { summary: 'serve a browser page that recognises WAV files and microphone speech with a trained model', load: async () => (await import('./demo.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
 };
