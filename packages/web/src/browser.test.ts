@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The recogniser in a real Chromium (Debian's, driven by playwright-core; nothing downloads a browser): a small FSDD
  * model made by the CLI (corpus fsdd -> features -> train), its test split decoded by `kdasr decode` in Node, then

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, type Recognition } from '../recognizer.js';
 import { drawRecognition } from './plot.js';
@@ -27,6 +27,7 @@ interface PageState {
   ready: boolean;
   error?: string;
   backend?: string;
+  wasm?: { simd: boolean; threadsSupported: boolean; threads: number };
   results: PageResult[];
   /** Files still being recognised. */
   pending: number;
@@ -46,8 +47,6 @@ function showError(e: unknown): void {
 /** wasm (SIMD; threads when crossOriginIsolated), else cpu; ?backend=cpu|wasm forces one. */
 async function chooseBackend(): Promise<string> {
   setWasmPaths(new URL('wasm/', location.href).href);
-  // tfjs' default pool is hardwareConcurrency / 2; a recogniser page may use every core (threads need isolation).
-  if (crossOriginIsolated) setThreadsCount(Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1)));
   const want = params.get('backend');
   const order = want ? [want] : ['wasm', 'cpu'];
   for (const b of order) {
@@ -62,9 +61,11 @@ async function chooseBackend(): Promise<string> {
   }
   const b = tf.getBackend();
   if (b !== 'wasm') return b;
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && crossOriginIsolated ? getThreadsCount() : 1;
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})`;
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  const threadsSupported = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+  const threads = getThreadsCount();
+  state.wasm = { simd, threadsSupported, threads };
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threadsSupported && crossOriginIsolated ? 'threaded build' : 'single-threaded build'}, ${threads} thread${threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})`;
 }
 
 let recognizer: Recognizer;
