@@ -1,9 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { APP_DIR, BROWSER_BUILD } from './build.js';
+import { APP_DIR, BROWSER_BUILD, buildBundle } from './build.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
@@ -54,4 +56,20 @@ describe('browser bundles (esbuild, platform browser, conditions browser + @kdas
     expect(r.nodeImports.length + r.errors.length).toBeGreaterThan(0);
     expect(r.nodeImports.join('\n')).toMatch(/node:/);
   });
+});
+
+describe('buildBundle', () => {
+  it('builds index.html + app.js, then skips while no bundled source is newer; a missing metafile rebuilds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdasr-web-bundle-'));
+    try {
+      const a = await buildBundle({ dir });
+      expect(a.built).toBe(true);
+      expect(a.bytes).toBeGreaterThan(100_000);
+      expect((await buildBundle({ dir })).built).toBe(false);
+      rmSync(join(dir, 'app.meta.json'));
+      expect((await buildBundle({ dir })).built).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

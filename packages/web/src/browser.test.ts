@@ -18,6 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..', '..');
 const FSDD = process.env.KDASR_FSDD_DIR ?? resolve(root, '..', 'shared', 'data', 'fsdd');
 const SCREENSHOT = join(here, '..', 'docs', 'screenshot.png');
+const QUANTIZED = ['float16', 'uint8'] as const;
 
 function findChromium(): string | undefined {
   if (process.env.KDASR_CHROMIUM) return process.env.KDASR_CHROMIUM;
@@ -39,6 +40,32 @@ function kdasr(args: string[]): string {
 
 const readJsonl = <T>(f: string): T[] => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 const kaldiText = (f: string): Map<string, string[]> => new Map(readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => { const [id, ...w] = l.trim().split(/\s+/); return [id, w]; }));
+
+type Page = import('playwright-core').Page;
+
+/** Feed WAVs to the page's file input; its results for them, in order. */
+async function feedFiles(page: Page, paths: string[]): Promise<PageResult[]> {
+  const before = await page.evaluate(() => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length);
+  await page.setInputFiles('#files', paths);
+  await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length >= n, before + paths.length, { timeout: 180_000, polling: 250 });
+  return (await page.evaluate(() => (window as unknown as { kdasr: { results: PageResult[] } }).kdasr.results)).slice(before);
+}
+
+/** Utterances where the page's words differ from Node's hyp.txt. */
+function mismatches(results: PageResult[], node: Map<string, string[]>): string[] {
+  return results
+    .map((r) => ({ id: r.name.replace(/\.wav$/, ''), page: r.words.join(' ') }))
+    .filter((r) => r.page !== node.get(r.id)?.join(' '))
+    .map((r) => `${r.id}: page "${r.page}", node "${node.get(r.id)?.join(' ')}"`);
+}
+
+function rtfLine(label: string, results: PageResult[]): string {
+  const audio = results.reduce((s, r) => s + r.durationSec, 0);
+  const sum = (k: 'featuresMs' | 'forwardMs' | 'decodeMs') => results.reduce((s, r) => s + r[k], 0) / 1000;
+  const [f, n, d] = [sum('featuresMs'), sum('forwardMs'), sum('decodeMs')];
+  const frames = results.reduce((s, r) => s + r.numFrames, 0);
+  return `${label}: ${results.length} utterances, ${audio.toFixed(1)} s audio, ${frames} frames; RTF features ${(f / audio).toFixed(4)}, forward ${(n / audio).toFixed(4)}, decode ${(d / audio).toFixed(4)}, total ${((f + n + d) / audio).toFixed(4)}; ${Math.round(frames / (f + n + d))} frames/s (features + forward + decode), forward alone ${Math.round(frames / n)} frames/s`;
+}
 
 interface PageResult {
   name: string;
@@ -80,7 +107,12 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
     kdasr(['decode', '--model', join(work, 'exp'), '--corpus', join(corpus, 'connected', 'test'), '--feats', join(work, 'feats-test'), '--out', join(work, 'decode')]);
     nodeHyp = kaldiText(join(work, 'decode', 'hyp.txt'));
     ref = kaldiText(join(work, 'decode', 'ref.txt'));
-  }, 600_000);
+    // The quantized variants the page must also read (stock TF.js weight manifests), each decoded by Node too.
+    for (const dtype of QUANTIZED) {
+      kdasr(['export', '--model', join(work, 'exp'), '--out', join(work, `exp-${dtype}`), '--dtype', dtype]);
+      kdasr(['decode', '--model', join(work, `exp-${dtype}`), '--corpus', join(corpus, 'connected', 'test'), '--feats', join(work, 'feats-test'), '--out', join(work, `decode-${dtype}`)]);
+    }
+  }, 900_000);
 
   afterAll(async () => {
     await server?.close();
@@ -118,31 +150,18 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
       expect(info.isolated).toBe(true);
       expect(info.backend).toMatch(/^wasm \(SIMD/);
 
-      await page.setInputFiles('#files', testWavs.map((w) => w.path));
-      await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length >= n, testWavs.length, { timeout: 180_000, polling: 250 });
-      const results = await page.evaluate(() => (window as unknown as { kdasr: { results: PageResult[] } }).kdasr.results);
+      const results = await feedFiles(page, testWavs.map((w) => w.path));
       expect(results.filter((r) => r.error)).toEqual([]);
-      const mismatches = results
-        .map((r) => ({ id: r.name.replace(/\.wav$/, ''), page: r.words.join(' ') }))
-        .filter((r) => r.page !== nodeHyp.get(r.id)?.join(' '))
-        .map((r) => `${r.id}: page "${r.page}", node "${nodeHyp.get(r.id)?.join(' ')}"`);
-      expect(mismatches).toEqual([]);
+      expect(mismatches(results, nodeHyp)).toEqual([]);
       expect(results.length).toBe(nodeHyp.size);
-
-      const audio = results.reduce((s, r) => s + r.durationSec, 0);
-      const sum = (k: 'featuresMs' | 'forwardMs' | 'decodeMs') => results.reduce((s, r) => s + r[k], 0) / 1000;
-      const [f, n, d] = [sum('featuresMs'), sum('forwardMs'), sum('decodeMs')];
-      const frames = results.reduce((s, r) => s + r.numFrames, 0);
-      console.log(
-        `browser (${info.backend}): ${results.length} utterances, ${audio.toFixed(1)} s audio, ${frames} frames; RTF features ${(f / audio).toFixed(4)}, forward ${(n / audio).toFixed(4)}, decode ${(d / audio).toFixed(4)}, total ${((f + n + d) / audio).toFixed(4)}; ${Math.round(frames / (f + n + d))} frames/s (features + forward + decode), forward alone ${Math.round(frames / n)} frames/s`,
-      );
+      console.log(rtfLine(`browser float32 (${info.backend})`, results));
 
       // The microphone: press, let the fake device play the file, press again.
       await page.click('#mic');
       await page.waitForFunction(() => /recording/.test(document.getElementById('state')?.textContent ?? ''), null, { timeout: 20_000 });
       await page.waitForTimeout(Math.round((micSeconds - 1.5) * 1000));
       await page.click('#mic');
-      await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length > n, results.length, { timeout: 30_000 });
+      await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length > n, testWavs.length, { timeout: 30_000 });
       const mic = (await page.evaluate(() => (window as unknown as { kdasr: { results: PageResult[] } }).kdasr.results)).at(-1)!;
       expect(mic.source).toBe('microphone');
       expect(mic.error).toBeUndefined();
@@ -151,8 +170,27 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
 
       mkdirSync(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: false });
+
+      // float16 / uint8 exports: the page reads their weight manifests with plain tf.loadLayersModel and decodes
+      // exactly as `kdasr decode` does on the same export.
+      for (const dtype of QUANTIZED) {
+        const q = await runDemo({ modelDir: join(work, `exp-${dtype}`), port: 0 });
+        try {
+          const qpage = await context.newPage();
+          await qpage.goto(q.server!.url);
+          await qpage.waitForFunction(() => { const k = (window as unknown as { kdasr: { ready: boolean; error?: string } }).kdasr; return k.ready || k.error; }, null, { timeout: 120_000 });
+          expect(await qpage.evaluate(() => (window as unknown as { kdasr: { error?: string } }).kdasr.error)).toBeUndefined();
+          const qr = await feedFiles(qpage, testWavs.map((w) => w.path));
+          expect(qr.filter((r) => r.error)).toEqual([]);
+          expect(mismatches(qr, kaldiText(join(work, `decode-${dtype}`, 'hyp.txt'))), dtype).toEqual([]);
+          console.log(rtfLine(`browser ${dtype}`, qr));
+          await qpage.close();
+        } finally {
+          await q.server!.close();
+        }
+      }
     } finally {
       await browser.close();
     }
-  }, 400_000);
+  }, 600_000);
 });

@@ -12,6 +12,8 @@ export const APP_DIR = join(here, 'app');
 /** Default output: packages/web/dist/site (gitignored, like every dist/). */
 export const DEFAULT_BUNDLE_DIR = resolve(here, '..', 'dist', 'site');
 const META = 'app.meta.json';
+/** esbuild's working directory (the repository root); metafile input paths are relative to it. */
+const ROOT = resolve(here, '..', '..', '..');
 
 /** The esbuild options of the page bundle (the browser-clean test bundles with the same conditions). */
 export const BROWSER_BUILD: esbuild.BuildOptions = {
@@ -36,8 +38,9 @@ function stale(dir: string): boolean {
   const meta = join(dir, META);
   if (!existsSync(app) || !existsSync(meta) || !existsSync(join(dir, 'index.html'))) return true;
   const t = statSync(app).mtimeMs;
-  const inputs = Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as esbuild.Metafile).inputs);
-  return [join(APP_DIR, 'index.html'), ...inputs.map((i) => resolve(i))].some((f) => !existsSync(f) || statSync(f).mtimeMs > t);
+  // "(disabled):fs" and the like are modules a package's `browser` field maps to nothing: no file to check.
+  const inputs = Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as esbuild.Metafile).inputs).filter((i) => !i.startsWith('(disabled):'));
+  return [join(APP_DIR, 'index.html'), ...inputs.map((i) => resolve(ROOT, i))].some((f) => !existsSync(f) || statSync(f).mtimeMs > t);
 }
 
 /** Build the bundle into `dir` when missing or stale (or `force`). */
@@ -45,7 +48,7 @@ export async function buildBundle(o: { dir?: string; force?: boolean; minify?: b
   const dir = resolve(o.dir ?? DEFAULT_BUNDLE_DIR);
   if (!o.force && !stale(dir)) return { dir, built: false, bytes: statSync(join(dir, 'app.js')).size };
   mkdirSync(dir, { recursive: true });
-  const r = await esbuild.build({ ...BROWSER_BUILD, entryPoints: [join(APP_DIR, 'main.ts')], outfile: join(dir, 'app.js'), minify: o.minify ?? true, sourcemap: true, metafile: true, absWorkingDir: resolve(here, '..', '..', '..') });
+  const r = await esbuild.build({ ...BROWSER_BUILD, entryPoints: [join(APP_DIR, 'main.ts')], outfile: join(dir, 'app.js'), minify: o.minify ?? true, sourcemap: true, metafile: true, absWorkingDir: ROOT });
   writeFileSync(join(dir, META), JSON.stringify(r.metafile));
   copyFileSync(join(APP_DIR, 'index.html'), join(dir, 'index.html'));
   return { dir, built: true, bytes: statSync(join(dir, 'app.js')).size };
