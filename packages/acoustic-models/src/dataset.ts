@@ -5,7 +5,7 @@
  * `StreamingFrameSource` reads a feature archive utterance by utterance through a shuffle buffer.
  */
 import { CmvnStats, CmvnStatsByKey, applyCmvn, spliceFrame, type CmvnStatsJson, type FeatureArchive, type FeatureMatrix } from '@kdasr/audio-features';
-import { batchesByGather, type BatchOptions, type BatchSource, type Dataset, type HostBatch } from '@kdasr/core';
+import { batchesByGather, type BatchOptions, type BatchSource, type Dataset, type HostBatch } from '@kdasr/base';
 import { z } from 'zod';
 
 export const frontendConfigSchema = z.strictObject({

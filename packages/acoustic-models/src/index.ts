@@ -49,3 +49,4 @@ export {
   type TreeJson,
   type TreeQuestion,
 } from './tree.js';
+export { acousticSidecar, type AcousticSidecar, type AcousticSidecarMeta } from './sidecar.js';

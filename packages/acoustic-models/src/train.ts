@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { Frontend, frontendConfigSchema, type FrontendConfig } from './dataset.js';
 import { StateInventory, type StateInventoryJson } from './states.js';
 import { logSoftmaxRows } from './priors.js';
+import { ACOUSTIC_MODEL_KIND } from './sidecar.js';
 
 const optimizer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), learningRate: z.number().positive(), momentum: z.number().min(0).max(1).default(0.9) }),
@@ -247,7 +248,7 @@ export function ensembleTeacher(models: readonly Classifier[], combine: Ensemble
   return new EnsembleTeacher(models.map((m) => new ModelTeacher(m)), { combine });
 }
 
-export const ACOUSTIC_MODEL_KIND = 'kdasr-acoustic-model';
+export { ACOUSTIC_MODEL_KIND };
 
 export interface AcousticModelMeta {
   config: AcousticModelConfig;

@@ -2,10 +2,10 @@
  * Kaldi-compatible log-mel filterbanks and MFCCs (feature-window.cc, mel-computations.cc, feature-fbank.cc,
  * feature-mfcc.cc; torchaudio.compliance.kaldi follows the same code). Everything that can be precomputed is:
  * the window, the mel bank as sparse [first bin, weights] rows, the FFT plan and all scratch buffers, so
- * computing a matrix allocates only the output. Framing comes from @kdasr/core's frames helpers.
+ * computing a matrix allocates only the output. Framing comes from @kdasr/base's frames helpers.
  */
 import FFT from 'fft.js';
-import { Rng, numFrames, frameStartSample, windowLengthSamples, windowShiftSamples, type FrameOptions } from '@kdasr/core';
+import { Rng, numFrames, frameStartSample, windowLengthSamples, windowShiftSamples, type FrameOptions } from '@kdasr/base';
 import { parseFbankConfig, parseMfccConfig, type FbankConfig, type FbankOptions, type MfccConfig, type MfccOptions, type WindowType } from './config.js';
 
 /** A row-major [numFrames, numCols] float32 matrix. */

@@ -1,10 +1,9 @@
 // The public entry of @kdasr/audio-features: everything between a WAV file and a classifier's input matrix.
+export { readWav, WavFile } from './wav-file.js';
 export {
-  readWav,
   decodeWav,
   encodeWav,
   parseWavHeader,
-  WavFile,
   WavError,
   type WavAudio,
   type WavInfo,
@@ -45,4 +44,5 @@ export {
 } from './postprocess.js';
 export { FeatureArchive, FeatureArchiveWriter, crc32, ARCHIVE_DATA, ARCHIVE_INDEX, type ArchiveEntry, type ArchiveIndex, type ArchiveWriterOptions } from './archive.js';
 export { writeNpy, readNpy, npyHeader } from './npy.js';
-export { FeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';
+export { FeatureExtractor } from './pipeline-file.js';
+export { WaveformFeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';

@@ -1,13 +1,14 @@
 /**
- * WAV file -> feature matrix in one call, driven by a serialisable config (what the CLI's --config holds
- * and what an archive records).
+ * Waveform -> feature matrix in one call, driven by a serialisable config (what the CLI's --config holds
+ * and what an archive records). Needs no Node built-in (the browser entry exports it); pipeline-file.ts adds
+ * reading WAV files from disk.
  */
 import { z } from 'zod';
-import { Rng } from '@kdasr/core';
+import { Rng } from '@kdasr/base';
 import { Fbank, Mfcc, type FeatureMatrix } from './fbank.js';
 import { normalizeOptionNames } from './config.js';
 import { addDeltas } from './postprocess.js';
-import { readWav } from './wav.js';
+import { decodeWav, type WavAudio } from './wav.js';
 
 export const FeaturePipelineConfigSchema = z
   .object({
@@ -59,7 +60,7 @@ export interface ExtractResult {
 }
 
 /** Holds one computer per sample rate, so a corpus reuses precomputed windows, mel banks and FFT plans. */
-export class FeatureExtractor {
+export class WaveformFeatureExtractor {
   readonly config: FeaturePipelineConfig;
   private computers = new Map<number, Computer>();
 
@@ -82,11 +83,16 @@ export class FeatureExtractor {
     return m;
   }
 
-  fromFile(path: string, opts: { rng?: Rng } = {}): ExtractResult {
-    const a = readWav(path, { channel: this.config.channel, targetSampleRateHz: this.config.targetSampleRateHz });
+  /** Features of decoded audio (channel and resampling already applied); `source` names it in errors. */
+  fromAudio(a: WavAudio, source: string, opts: { rng?: Rng } = {}): ExtractResult {
     const features = this.fromSamples(a.samples, a.sampleRateHz, opts.rng);
     if (features.numFrames === 0)
-      throw new Error(`${path}: ${a.durationSec.toFixed(3)} s of audio is shorter than one frame; drop it or use snipEdges=false`);
+      throw new Error(`${source}: ${a.durationSec.toFixed(3)} s of audio is shorter than one frame; drop it or use snipEdges=false`);
     return { features, durationSec: a.durationSec, sampleRateHz: a.sampleRateHz };
+  }
+
+  /** Features of a WAV held in memory (the config's channel and target rate apply, as for a file). */
+  fromWavBytes(bytes: Uint8Array, source: string, opts: { rng?: Rng } = {}): ExtractResult {
+    return this.fromAudio(decodeWav(bytes, { source, channel: this.config.channel, targetSampleRateHz: this.config.targetSampleRateHz }), source, opts);
   }
 }

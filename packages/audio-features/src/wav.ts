@@ -7,7 +7,6 @@
  * Sample scale follows torchaudio.load: signed PCM is divided by 2^(bits-1), 8-bit unsigned PCM is (u-128)/128,
  * float is passed through. Multiply by 32768 to get the integer scale Kaldi's compute-fbank-feats sees.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import wavDecoder from 'wav-decoder';
 import { resample } from './resample.js';
 
@@ -70,8 +69,8 @@ export class WavError extends Error {
 
 const CONVERT = 'convert it to a canonical WAV, e.g. `sox IN -e signed-integer -b 16 OUT.wav`';
 
-/** Random access to the bytes of a file or buffer, so the same parser serves both. */
-interface ByteSource {
+/** Random access to the bytes of a file or buffer, so the same parser serves both (wav-file.ts reads files). */
+export interface ByteSource {
   size: number;
   read(offset: number, length: number): Uint8Array;
 }
@@ -125,7 +124,7 @@ function parseFmt(src: string, b: Uint8Array, size: number): Fmt {
   return { formatTag, numChannels, sampleRateHz, blockAlign, bitDepth, format };
 }
 
-function parseHeader(src: string, bytes: ByteSource, opts: { allowTruncated?: boolean }): WavInfo {
+export function parseHeader(src: string, bytes: ByteSource, opts: { allowTruncated?: boolean }): WavInfo {
   if (bytes.size < 12)
     throw new WavError(src, 'RIFF header', `file is ${bytes.size} bytes, shorter than the 12-byte RIFF header (empty or truncated file)`, 're-create or re-download the file');
   const head = bytes.read(0, 12);
@@ -183,7 +182,7 @@ function parseHeader(src: string, bytes: ByteSource, opts: { allowTruncated?: bo
 }
 
 /** Decode whole sample frames `raw` (interleaved, the file's format) to one Float32Array per channel. */
-function decodeSlice(info: WavInfo, raw: Uint8Array): Float32Array[] {
+export function decodeSlice(info: WavInfo, raw: Uint8Array): Float32Array[] {
   const buf = new ArrayBuffer(44 + raw.length);
   const h = new DataView(buf);
   const put = (at: number, s: string) => {
@@ -253,7 +252,7 @@ function finish(info: WavInfo, samples: Float32Array, opts: WavReadOptions): Wav
   };
 }
 
-function readAll(info: WavInfo, bytes: ByteSource, opts: WavFileReadOptions): WavAudio {
+export function readAll(info: WavInfo, bytes: ByteSource, opts: WavFileReadOptions): WavAudio {
   if (typeof opts.channel === 'number') selectChannel(info.source, new Array(info.numChannels).fill(new Float32Array(0)), opts.channel, new Float32Array(0), 0);
   const out = new Float32Array(info.numFrames);
   const framesPerChunk = Math.max(1, Math.floor((opts.chunkBytes ?? 8 << 20) / info.blockAlign));
@@ -279,78 +278,6 @@ export function decodeWav(bytes: Uint8Array, opts: WavFileReadOptions & { source
   const src = opts.source ?? '<buffer>';
   const b = bufferSource(bytes);
   return readAll(parseHeader(src, b, opts), b, opts);
-}
-
-/** A WAV file opened for header inspection and chunked reading. */
-export class WavFile {
-  readonly info: WavInfo;
-  private fd: number;
-  private src: ByteSource;
-
-  constructor(readonly path: string, opts: { allowTruncated?: boolean } = {}) {
-    try {
-      this.fd = openSync(path, 'r');
-    } catch (e) {
-      throw new WavError(path, 'file', `cannot open: ${(e as Error).message}`, 'check the path in the list');
-    }
-    const fd = this.fd;
-    const size = fstatSync(fd).size;
-    this.src = {
-      size,
-      read: (offset, length) => {
-        const n = Math.max(0, Math.min(length, size - offset));
-        const b = new Uint8Array(n);
-        let got = 0;
-        while (got < n) {
-          const r = readSync(fd, b, got, n - got, offset + got);
-          if (r === 0) break;
-          got += r;
-        }
-        return got === n ? b : b.subarray(0, got);
-      },
-    };
-    try {
-      this.info = parseHeader(path, this.src, opts);
-    } catch (e) {
-      this.close();
-      throw e;
-    }
-  }
-
-  /** Decode `count` sample frames starting at frame `start`, one Float32Array per channel. */
-  readFrames(start: number, count: number): Float32Array[] {
-    const n = Math.max(0, Math.min(count, this.info.numFrames - start));
-    if (n === 0) return Array.from({ length: this.info.numChannels }, () => new Float32Array(0));
-    const raw = this.src.read(this.info.dataOffset + start * this.info.blockAlign, n * this.info.blockAlign);
-    if (raw.length < n * this.info.blockAlign)
-      throw new WavError(this.path, 'data', `file shrank while reading (expected ${n * this.info.blockAlign} bytes at frame ${start})`, 'do not modify files while reading them');
-    return decodeSlice(this.info, raw);
-  }
-
-  /** Iterate over the audio in slices of `framesPerChunk` sample frames (per-channel arrays). */
-  *chunks(framesPerChunk = 1 << 20): Generator<Float32Array[]> {
-    for (let f = 0; f < this.info.numFrames; f += framesPerChunk) yield this.readFrames(f, framesPerChunk);
-  }
-
-  /** The whole file as mono samples, decoded in bounded slices. */
-  read(opts: WavFileReadOptions = {}): WavAudio {
-    return readAll(this.info, this.src, opts);
-  }
-
-  close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
-}
-
-/** Read a WAV file to mono Float32 samples (chosen channel or mix-down), optionally resampled. */
-export function readWav(path: string, opts: WavFileReadOptions = {}): WavAudio {
-  const f = new WavFile(path, opts);
-  try {
-    return f.read(opts);
-  } finally {
-    f.close();
-  }
 }
 
 export interface EncodeWavOptions {

@@ -1,4 +1,4 @@
-import { windowShiftSamples, type FrameOptions } from '@kdasr/core';
+import { windowShiftSamples, type FrameOptions } from '@kdasr/base';
 import { ARC_WORD_START, type DecodingGraph } from './graph.js';
 
 /** Row-major [numFrames, numPdfs] scores; row t is frame t. */

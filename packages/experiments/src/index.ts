@@ -1,7 +1,9 @@
 // Public entry of @kdasr/experiments: the paper's recipes as declarative configs plus resumable stages.
 export { runStages, stageHashes, resolveStageIndex, readDone, hashOf, DONE_DIR, type Stage, type StageContext, type StageOutcome, type RunStagesOptions, type DoneRecord } from './stages.js';
-export { makeLang, inventoryOf, transitionModelOf, decodingLexicon, type Lang } from './lang.js';
-export { WordDecoder, WORD_DECODE_DEFAULTS, type WordDecodeSettings, type UtteranceDecode } from './word-decoder.js';
+export { inventoryOf, transitionModelOf, decodingLexicon, type Lang } from './lang.js';
+export { makeLang } from './make-lang.js';
+export { WordDecoder, type UtteranceDecode } from './word-decoder.js';
+export { WordSearch, WORD_DECODE_DEFAULTS, type WordDecodeSettings } from './word-search.js';
 export { asrPreset, parseAsrConfig, asrRecipeSchema, ASR_PRESETS, ASR_PRESET_NAMES, type AsrRecipeConfig, type AsrRecipeInput, type AsrPresetName } from './asr/config.js';
 export { prepareAsrFrameTask, loadAsrData, DATA_STAGES, type FrameTask, type LoadedAsrData } from './asr/data.js';
 export { runAsrExperiment, asrStages, type AsrExperimentOptions, type AsrExperimentResult } from './asr/recipe.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryOf, makeLang } from './lang.js';
+import { inventoryOf } from './lang.js';
+import { makeLang } from './make-lang.js';
 import { WORD_DECODE_DEFAULTS, WordDecoder } from './word-decoder.js';
 
 /** Log-likelihoods that put every frame firmly on one pdf: silence, then each word's states in order, then silence. */

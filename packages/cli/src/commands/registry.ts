@@ -20,6 +20,7 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
   worker: { summary: 'run kdasr jobs from a BullMQ queue on Redis (--redis URL --artifacts DIR)', load: async () => (await import('./worker.js')).command },
   jobs: { summary: 'the BullMQ queue: waiting, active, failed and completed jobs with failure reasons (jobs status)', load: async () => (await import('./jobs.js')).command },
+  demo: { summary: 'serve a browser page that recognises WAV files and microphone speech with a trained model', load: async () => (await import('./demo.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
   export: { summary: 'export a model for deployment: TF.js float16/uint8, ONNX; --report gives the size/accuracy/speed table', load: async () => (await import('./export.js')).command },
 };

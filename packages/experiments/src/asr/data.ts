@@ -41,7 +41,8 @@ import {
   type AlignedUtterance,
   type StateInventory,
 } from '@kdasr/acoustic-models';
-import { inventoryOf, makeLang, type Lang } from '../lang.js';
+import { inventoryOf, type Lang } from '../lang.js';
+import { makeLang } from '../make-lang.js';
 import { asrPreset, frontendOf, type AsrRecipeConfig, type FsddCorpusConfig, type SyntheticCorpusConfig } from './config.js';
 import { runStages, type Stage } from '../stages.js';
 import { realign, type RealignPass, type RealignUtterance } from './realign.js';

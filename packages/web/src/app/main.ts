@@ -1,0 +1,196 @@
+/**
+ * The page: picks the tfjs backend (wasm with SIMD, threads when cross-origin isolated; else cpu), loads the model
+ * named by recognizer.json (or ?manifest=URL), and recognises dropped or chosen WAV files and microphone speech.
+ * Results are also kept in `window.kdasr` (the browser test reads them there).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadLayersModel } from '@tensorflow/tfjs-layers';
+import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, type Recognition } from '../recognizer.js';
+import { drawRecognition } from './plot.js';
+
+interface PageResult {
+  name: string;
+  source: 'file' | 'microphone';
+  words: string[];
+  reachedFinal: boolean;
+  durationSec: number;
+  numFrames: number;
+  featuresMs: number;
+  forwardMs: number;
+  decodeMs: number;
+  error?: string;
+}
+
+interface PageState {
+  ready: boolean;
+  error?: string;
+  backend?: string;
+  wasm?: { simd: boolean; threadsSupported: boolean; threads: number };
+  results: PageResult[];
+  /** Files still being recognised. */
+  pending: number;
+}
+
+const state: PageState = { ready: false, results: [], pending: 0 };
+(window as unknown as { kdasr: PageState }).kdasr = state;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+
+function showError(e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
+  state.error = msg;
+  $('error').textContent = msg;
+}
+
+/** wasm (SIMD; threads when crossOriginIsolated), else cpu; ?backend=cpu|wasm forces one. */
+async function chooseBackend(): Promise<string> {
+  setWasmPaths(new URL('wasm/', location.href).href);
+  const want = params.get('backend');
+  const order = want ? [want] : ['wasm', 'cpu'];
+  for (const b of order) {
+    try {
+      if (await tf.setBackend(b)) {
+        await tf.ready();
+        break;
+      }
+    } catch {
+      // Try the next one (e.g. no WebAssembly).
+    }
+  }
+  const b = tf.getBackend();
+  if (b !== 'wasm') return b;
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  const threadsSupported = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+  const threads = getThreadsCount();
+  state.wasm = { simd, threadsSupported, threads };
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threadsSupported && crossOriginIsolated ? 'threaded build' : 'single-threaded build'}, ${threads} thread${threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})`;
+}
+
+let recognizer: Recognizer;
+
+function fmt(x: number, d = 4): string {
+  return x.toFixed(d);
+}
+
+function updateTotals(): void {
+  const ok = state.results.filter((r) => !r.error);
+  const dur = ok.reduce((s, r) => s + r.durationSec, 0);
+  if (dur === 0) return;
+  const sum = (k: 'featuresMs' | 'forwardMs' | 'decodeMs') => ok.reduce((s, r) => s + r[k], 0) / 1000;
+  const f = sum('featuresMs'), n = sum('forwardMs'), d = sum('decodeMs');
+  const frames = ok.reduce((s, r) => s + r.numFrames, 0);
+  $('totals').textContent = `${ok.length} utterances, ${dur.toFixed(1)} s of audio: RTF features ${fmt(f / dur)}, forward ${fmt(n / dur)}, decode ${fmt(d / dur)}, total ${fmt((f + n + d) / dur)} (${Math.round(frames / (f + n + d))} frames/s)`;
+}
+
+function addResult(r: PageResult, rec?: Recognition): void {
+  state.results.push(r);
+  const tr = document.createElement('tr');
+  const total = (r.featuresMs + r.forwardMs + r.decodeMs) / 1000;
+  const cells = r.error
+    ? [r.name, `error: ${r.error}`, '', '', '', '', '', '']
+    : [r.name, r.words.join(' ') || '(nothing)', r.durationSec.toFixed(2), String(r.numFrames), fmt(r.featuresMs / 1000 / r.durationSec), fmt(r.forwardMs / 1000 / r.durationSec), fmt(r.decodeMs / 1000 / r.durationSec), fmt(total / r.durationSec)];
+  cells.forEach((c, i) => {
+    const td = document.createElement('td');
+    td.textContent = c;
+    if (i >= 2) td.className = 'num';
+    tr.appendChild(td);
+  });
+  $('results').appendChild(tr);
+  if (rec) {
+    $('hyp').textContent = rec.words.join(' ') || '(nothing recognised)';
+    drawRecognition($<HTMLCanvasElement>('plot'), rec);
+  }
+  updateTotals();
+}
+
+function record(name: string, source: PageResult['source'], run: () => Recognition): void {
+  try {
+    const rec = run();
+    addResult({ name, source, words: rec.words, reachedFinal: rec.reachedFinal, durationSec: rec.durationSec, numFrames: rec.numFrames, ...rec.timings }, rec);
+  } catch (e) {
+    addResult({ name, source, words: [], reachedFinal: false, durationSec: 0, numFrames: 0, featuresMs: 0, forwardMs: 0, decodeMs: 0, error: (e as Error).message });
+  }
+}
+
+async function recognizeFiles(files: Iterable<File>): Promise<void> {
+  const list = [...files];
+  state.pending += list.length;
+  $('state').textContent = `recognising ${list.length} file(s)`;
+  for (const f of list) {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    record(f.name, 'file', () => recognizer.recognizeWav(bytes, f.name));
+    state.pending--;
+    // Let the page paint between utterances.
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  $('state').textContent = 'ready';
+}
+
+let stopMic: (() => void) | undefined;
+
+async function startMic(): Promise<void> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  const ctx = new AudioContext();
+  const src = ctx.createMediaStreamSource(stream);
+  // ScriptProcessor is deprecated but needs no separate worklet module; capture only, nothing is played.
+  const proc = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks: Float32Array[] = [];
+  proc.onaudioprocess = (e) => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  src.connect(proc);
+  proc.connect(ctx.destination);
+  const btn = $<HTMLButtonElement>('mic');
+  btn.textContent = 'Stop and recognise';
+  $('state').textContent = `recording at ${ctx.sampleRate} Hz`;
+  stopMic = () => {
+    stopMic = undefined;
+    proc.disconnect();
+    src.disconnect();
+    stream.getTracks().forEach((t) => t.stop());
+    const n = chunks.reduce((s, c) => s + c.length, 0);
+    const x = new Float32Array(n);
+    let o = 0;
+    for (const c of chunks) (x.set(c, o), (o += c.length));
+    const rate = ctx.sampleRate;
+    void ctx.close();
+    btn.textContent = 'Record from the microphone';
+    record(`microphone ${(n / rate).toFixed(1)} s`, 'microphone', () => recognizer.recognizeSamples(x, rate, 'microphone'));
+    $('state').textContent = 'ready';
+  };
+}
+
+async function main(): Promise<void> {
+  state.backend = await chooseBackend();
+  $('backend').textContent = state.backend;
+  const manifestUrl = new URL(params.get('manifest') ?? RECOGNIZER_FILE, location.href).href;
+  const assets = await fetchRecognizerAssets(manifestUrl, (url) => loadLayersModel(url));
+  recognizer = new Recognizer(assets);
+  recognizer.warmUp();
+  $('model').textContent = `${String(assets.manifest.source?.model ?? manifestUrl)} (${recognizer.numClasses} pdfs, ${assets.manifest.sampleRateHz} Hz)`;
+  const input = $<HTMLInputElement>('files');
+  input.addEventListener('change', () => {
+    if (input.files?.length) void recognizeFiles(input.files).then(() => (input.value = ''));
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    if (e.dataTransfer?.files.length) void recognizeFiles(e.dataTransfer.files);
+  });
+  const mic = $<HTMLButtonElement>('mic');
+  mic.disabled = !navigator.mediaDevices?.getUserMedia;
+  mic.addEventListener('click', () => {
+    if (stopMic) stopMic();
+    else startMic().catch(showError);
+  });
+  state.ready = true;
+  $('state').textContent = 'ready';
+}
+
+main().catch((e) => {
+  showError(e);
+  $('state').textContent = 'failed';
+});
