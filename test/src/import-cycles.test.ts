@@ -83,6 +83,6 @@ describe('import-cycle lint', () => {
 
   it('marks type-only imports', () => {
     const got = staticImportsOf("import type { A } from './a.js';\nimport { type B } from './b.js';\nimport { type C, d } from './c.js';\nexport type { E } from './e.js';\nexport * from './f.js';\nconst g = import('./g.js');\n");
-    expect(got.map((i: { spec: string; typeOnly: boolean }) => [i.spec, i.typeOnly])).toEqual([['./a.js', true], ['./b.js', true], ['./c.js', false], ['./e.js', true], ['./f.js', false]]);
+    expect(got.map((i) => [i.spec, i.typeOnly])).toEqual([['./a.js', true], ['./b.js', true], ['./c.js', false], ['./e.js', true], ['./f.js', false]]);
   });
 });
