@@ -5,3 +5,4 @@ export { ArrayDataset, batchesByGather, type ArrayDatasetInit, type BatchOptions
 export { numFrames, frameStartSample, frameCenterSec, timeToFrame, secondsToSamples, samplesToSeconds, windowShiftSamples, windowLengthSamples, type FrameOptions } from './frames.js';
 export { parseSidecar, sidecarSchema, SIDECAR_FILE, type Sidecar } from './sidecar.js';
 export type { Provenance, RuntimeReport } from './provenance.js';
+export { validateId, assertSafeId, idProblem, unsafeIdMessage, UnsafeIdError, SAFE_ID_HINT, type IdSource } from './ids.js';

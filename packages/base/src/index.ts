@@ -4,3 +4,4 @@ export * from './browser.js';
 export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './atomic.js';
 export { provenance, registerRuntimeReporter } from './provenance.js';
 export { makeSidecar, readSidecar } from './sidecar-io.js';
+export { lockDirectory, withDirectoryLock, DirectoryLockedError, LOCK_FILE, type DirectoryLock, type LockHolder, type LockOptions } from './lock.js';

@@ -164,6 +164,41 @@ interface CheckpointState {
   stoppedEarly: boolean;
 }
 
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const checkpointStateSchema = z.looseObject({
+  format: z.literal('kdasr-distill-checkpoint'),
+  version: z.literal(1),
+  engine: z.string().optional(),
+  epochsDone: count,
+  seed: z.number().int().optional(),
+  batchSize: count.min(1),
+  lossKind: z.string(),
+  learningRate: z.number().finite().positive(),
+  history: z.array(z.looseObject({ epoch: count })),
+  variableShapes: z.array(z.array(count)),
+  optimizer: z.looseObject({ kind: z.string(), step: count, slots: count.max(1 << 16) }),
+  randomState: z.number().finite().nullable(),
+  best: z.object({ value: z.number(), epoch: count }).nullable(),
+  badEpochs: count,
+  finished: z.boolean(),
+  stoppedEarly: z.boolean(),
+});
+
+/** state.json is outside bytes on resume: every field is checked before it sizes a read or steers training. */
+function readCheckpointState(ckpt: string, where: string): CheckpointState {
+  const path = join(ckpt, STATE_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${where}: cannot read checkpoint ${path} (${(e as Error).message}); delete ${ckpt} to start over`);
+  }
+  if ((json as { format?: unknown } | null)?.format !== 'kdasr-distill-checkpoint') throw new Error(`${where}: ${ckpt} is not a distill checkpoint`);
+  const r = checkpointStateSchema.safeParse(json);
+  if (!r.success) throw new Error(`${where}: checkpoint ${path} is corrupt: ${z.prettifyError(r.error)}; delete ${ckpt} to start over`);
+  return r.data as unknown as CheckpointState;
+}
+
 function concatF32(parts: Float32Array[]): Uint8Array {
   const total = parts.reduce((s, p) => s + p.length, 0);
   const out = new Float32Array(total);
@@ -179,6 +214,8 @@ function splitF32(buf: Buffer, sizes: number[], file: string): Float32Array[] {
   const need = sizes.reduce((s, n) => s + n, 0) * 4;
   if (buf.byteLength !== need) throw new Error(`distill: checkpoint file ${file} has ${buf.byteLength} bytes, expected ${need}`);
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const bad = firstNonFinite(all);
+  if (bad >= 0) throw new Error(`distill: checkpoint file ${file} holds ${all[bad]} at value ${bad}; it is corrupt: delete the checkpoint directory to start over`);
   const out: Float32Array[] = [];
   let o = 0;
   for (const n of sizes) {
@@ -256,8 +293,7 @@ export async function distill(
   // Resume.
   const ckpt = o.checkpointDir;
   if (ckpt && existsSync(join(ckpt, STATE_FILE))) {
-    const state = JSON.parse(readFileSync(join(ckpt, STATE_FILE), 'utf8')) as CheckpointState;
-    if (state.format !== 'kdasr-distill-checkpoint') throw new Error(`${where}: ${ckpt} is not a distill checkpoint`);
+    const state = readCheckpointState(ckpt, where);
     for (const [k, a, b] of [
       ['seed', state.seed, o.seed],
       ['batchSize', state.batchSize, o.batchSize],
@@ -270,6 +306,8 @@ export async function distill(
     if (JSON.stringify(shapes) !== JSON.stringify(state.variableShapes))
       throw new Error(`${where}: checkpoint ${ckpt} holds variables ${JSON.stringify(state.variableShapes)}, the student has ${JSON.stringify(shapes)}`);
     student.setWeights(splitF32(readFileSync(join(ckpt, 'student.bin')), sizes, 'student.bin'));
+    if (state.optimizer.slots % sizes.length !== 0)
+      throw new Error(`${where}: checkpoint ${ckpt} has ${state.optimizer.slots} optimizer slots for ${sizes.length} variables; it is corrupt`);
     const slotSizes = sizes.flatMap((n) => Array.from({ length: state.optimizer.slots / sizes.length }, () => n));
     student.setOptimizerState({ step: state.optimizer.step, slots: splitF32(readFileSync(join(ckpt, 'optimizer.bin')), slotSizes, 'optimizer.bin') });
     if (state.randomState !== null) student.setRandomState(state.randomState);

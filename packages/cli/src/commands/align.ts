@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { lockDirectory } from '@kdasr/core';
 import { wordsOf } from '@kdasr/corpus';
 import { forcedAlign } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
@@ -38,6 +39,7 @@ export const command: Command = {
     if (values.help) return (console.log(HELP), 0);
     if (positionals.length) throw new CliError(`align: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`align: --model, --corpus, --feats and --out are required\n\n${HELP}`);
+    lockDirectory(values.out, { command: ['kdasr', 'align', ...argv].join(' ') }); // one writer per --out; released at exit
     // 1, not Kaldi's 0.1: our graphs carry unscaled transition log-probs (Kaldi scales self-loops by 0.1), so a small
     // acoustic weight lets transitions swamp the DNN and merges repeated words.
     const acousticScale = Number(values['acoustic-scale'] ?? 1);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { lockDirectory } from '@kdasr/core';
 import { type Supervision } from '@kdasr/corpus';
 import { WORD_DECODE_DEFAULTS, WordDecoder, type WordDecodeSettings } from '@kdasr/experiments';
 import { CliError, parseCommandArgs } from '../args.js';
@@ -102,6 +103,7 @@ export const command: Command = {
     if (values.help) return (console.log(HELP), 0);
     if (positionals.length) throw new CliError(`decode: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`decode: --model, --corpus, --feats and --out are required\n\n${HELP}`);
+    lockDirectory(values.out, { command: ['kdasr', 'decode', ...argv].join(' ') }); // one writer per --out; released at exit
     const settings = decodeSettings(values, 'decode');
     engineFlag(values.engine, 'decode');
     combineFlag(values.combine, 'decode');

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { provenance, writeJsonAtomic } from '@kdasr/core';
+import { lockDirectory } from '@kdasr/core';
 import { FrameDataset, evaluateFrames, type FrameEvaluation } from '@kdasr/acoustic-models';
 import { computeWer, formatWerSummary, parseKaldiText } from '@kdasr/decoding';
 import { CliError, parseCommandArgs } from '../args.js';
@@ -27,6 +28,7 @@ export const command: Command = {
     if (values.help) return (console.log(HELP), 0);
     if (positionals.length) throw new CliError(`eval: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.model || !values.corpus || !values.feats || !values.out) throw new CliError(`eval: --model, --corpus, --feats and --out are required\n\n${HELP}`);
+    lockDirectory(values.out, { command: ['kdasr', 'eval', ...argv].join(' ') }); // one writer per --out; released at exit
     const settings = decodeSettings(values, 'eval');
     engineFlag(values.engine, 'eval');
     combineFlag(values.combine, 'eval');

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { join, resolve } from 'node:path';
 import { FeatureArchive, parseFbankConfig } from '@kdasr/audio-features';
 import { Rng, initRuntime, provenance, writeFileAtomic, writeJsonAtomic, type Classifier, type FrameOptions } from '@kdasr/core';
+import { lockDirectory } from '@kdasr/core';
 import { AlignmentSchema, MANIFEST_FILES, SupervisionSchema, readJsonl, wordsOf, type Alignment, type Supervision } from '@kdasr/corpus';
 import {
   ACOUSTIC_PRESETS,
@@ -333,6 +334,7 @@ export const command: Command = {
     if (values.help) return (console.log(HELP), 0);
     if (positionals.length) throw new CliError(`train: unexpected argument "${positionals[0]}"\n\n${HELP}`);
     if (!values.corpus || !values.feats || !values.exp) throw new CliError(`train: --corpus, --feats and --exp are required\n\n${HELP}`);
+    lockDirectory(values.exp, { command: ['kdasr', 'train', ...argv].join(' ') }); // one writer per --exp; released at exit
     const int = (name: string, v: string | undefined, min: number): number | undefined => {
       if (v === undefined) return undefined;
       const n = Number(v);
