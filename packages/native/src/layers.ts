@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { NativeMlpConfig } from './mlp.js';
+import type { NativeMlpConfig } from './mlp-config.js';
 import { describeMlpLayers } from '@kdasr/distillation';
 
 /**

@@ -4,19 +4,10 @@ import { buildSequential, readSequential } from './layers.js';
 import { loadAddon, type NativeAddon, type NativeHandle } from './loader.js';
 import { resolveLoss, type LossParts, type NativeLossOptions } from './losses.js';
 import type { NativeOptimizer } from './optimizers.js';
+import type { NativeMlpConfig } from './mlp-config.js';
 
-export interface NativeMlpConfig {
-  inputDim: number;
-  /** Hidden layer widths (ReLU), e.g. [512, 512, 512, 512]; [] gives softmax regression. */
-  hiddenDims: number[];
-  numClasses: number;
-  /** Dropout rate after each hidden layer while training (default 0). */
-  dropout?: number;
-  /** Dropout rate on the input while training (default 0). */
-  inputDropout?: number;
-  /** Seed of the initial weights and of the dropout masks (default 0). */
-  seed?: number;
-}
+export type { NativeMlpConfig };
+
 
 /** One training batch, row-major. A core HostBatch fits (its `softTargets` are read as teacherProbs). */
 export interface TrainBatch {
