@@ -45,4 +45,14 @@ export {
 } from './postprocess.js';
 export { FeatureArchive, FeatureArchiveWriter, crc32, ARCHIVE_DATA, ARCHIVE_INDEX, type ArchiveEntry, type ArchiveIndex, type ArchiveWriterOptions } from './archive.js';
 export { writeNpy, readNpy, npyHeader } from './npy.js';
+export {
+  readAudioSource,
+  readCommandWav,
+  runAudioCommand,
+  kaldiPipeCommand,
+  kaldiSegmentSamples,
+  segmentEndSec,
+  AudioCommandError,
+  type AudioSource,
+} from './audio-source.js';
 export { FeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';

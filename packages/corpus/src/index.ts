@@ -41,7 +41,7 @@ export {
   phoneKind,
   SILENCE_PHONE,
 } from './lexicon.js';
-export { validateCorpus, assertValidCorpus, resolveAudioPath, type ValidateOptions, type ValidationReport } from './validate.js';
+export { validateCorpus, assertValidCorpus, resolveAudioPath, recordingSource, type ValidateOptions, type ValidationReport } from './validate.js';
 export { splitBySpeaker, selectSplit, readSplits, writeSplits, type SplitOptions, type SplitName } from './splits.js';
 export { Espeak, getEspeak, EspeakUnavailableError, EVENT, type EspeakEvent, type SynthResult, type VoiceSettings } from './espeak.js';
 export { planSpeakers, listVariants, BASE_VOICES, type SpeakerVoice } from './voices.js';
@@ -63,3 +63,4 @@ export { loadGrammar, parseGrammar, generateSentences, grammarVocabulary, writeT
 export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, type FsddOptions, type FsddSummary } from './fsdd.js';
 export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
+export { corpusSegments, type SegmentJob, type CorpusSegmentOptions } from './segments.js';
