@@ -46,6 +46,22 @@ export {
 export { FeatureArchive, FeatureArchiveWriter, crc32, ARCHIVE_DATA, ARCHIVE_INDEX, type ArchiveEntry, type ArchiveIndex, type ArchiveWriterOptions } from './archive.js';
 export { writeNpy, readNpy, npyHeader } from './npy.js';
 export {
+  KaldiMatrixReader,
+  KaldiArkWriter,
+  KaldiArkError,
+  readKaldiScp,
+  parseKaldiMatrixHeader,
+  decodeKaldiMatrix,
+  encodeKaldiFloatMatrix,
+  encodeKaldiDoubleMatrix,
+  kaldiCmvnStats,
+  writeKaldiFeatureDir,
+  type KaldiMatrixHeader,
+  type KaldiMatrixKind,
+  type KaldiScpEntry,
+  type KaldiExportOptions,
+} from './kaldi-ark.js';
+export {
   readAudioSource,
   readCommandWav,
   runAudioCommand,
