@@ -1,0 +1,6 @@
+// @kdasr/base: the tensor-free base layer. It loads no tfjs (src/no-tfjs.test.ts checks), so job workers,
+// artifact readers and the browser start fast; @kdasr/core adds the tensor runtime and re-exports all of this.
+export * from './browser.js';
+export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './atomic.js';
+export { provenance, registerRuntimeReporter } from './provenance.js';
+export { makeSidecar, readSidecar } from './sidecar-io.js';
