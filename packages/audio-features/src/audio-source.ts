@@ -22,8 +22,9 @@ export class AudioCommandError extends Error {
 }
 
 /**
- * Streamed WAVs (a writer that cannot seek back, e.g. sox to a pipe of unknown length) declare data size 0 or
- * 0xFFFFFFFF; Kaldi then reads to the end of the stream. Patch such a size to the bytes present.
+ * A WAV written to a pipe cannot have its header fixed afterwards: a writer that does not know the length up
+ * front declares a placeholder data size (0, 0xFFFFFFFF, or sox's 0x7FFFF000) and the samples run to the end of
+ * the stream, which is how Kaldi reads it. The command exited 0, so the bytes present are all there is.
  */
 function patchStreamedSizes(b: Uint8Array): Uint8Array {
   if (b.length < 12) return b;
@@ -34,7 +35,7 @@ function patchStreamedSizes(b: Uint8Array): Uint8Array {
     const size = v.getUint32(pos + 4, true);
     if (id === 'data') {
       const present = b.length - pos - 8;
-      if (size === 0 || size === 0xffffffff) {
+      if (size === 0 || size > present) {
         const out = new Uint8Array(b);
         new DataView(out.buffer).setUint32(pos + 4, present, true);
         return out;

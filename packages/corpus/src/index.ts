@@ -64,3 +64,18 @@ export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, typ
 export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
 export { corpusSegments, type SegmentJob, type CorpusSegmentOptions } from './segments.js';
+export {
+  exportLhotse,
+  importLhotse,
+  toLhotse,
+  readLhotseItems,
+  findLhotseManifests,
+  LHOTSE_FILES,
+  type LhotseManifests,
+  type LhotseRecording,
+  type LhotseSupervision,
+  type LhotseAudioSource,
+  type LhotseAlignmentItem,
+  type LhotseImportOptions,
+  type LhotseImportResult,
+} from './lhotse.js';
