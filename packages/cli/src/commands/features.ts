@@ -54,7 +54,7 @@ failures and exit status:
   --strict         stop at the first failure and exit 1 (= --max-failures 0, stopping early)
 
 dump:
-  --archive DIR    a feature archive
+  --archive DIR    a feature archive, or a Kaldi feats.scp, .ark or data dir with feats.scp
   --id ID          the utterance to export; without it, the whole archive as one stacked [rows, cols] .npy
                    plus FILE.json mapping id -> [firstRow, rows]
   --npy FILE       output .npy ('<f4', NPY v1.0)`;
@@ -369,8 +369,14 @@ function dump(argv: string[]): number {
   }
   if (positionals.length) throw new CliError(`features dump: unexpected argument "${positionals[0]}"\n\n${help}`);
   if (!values.archive || !values.npy) throw new CliError(`features dump: --archive and --npy are required\n\n${help}`);
-  if (!existsSync(values.archive) || !FeatureArchive.exists(values.archive)) throw new CliError(`features dump: ${values.archive} is not a feature archive (no index.json)`);
-  const a = FeatureArchive.open(values.archive);
+  if (!existsSync(values.archive.replace(/^(scp|ark):/, ''))) throw new CliError(`features dump: ${values.archive} does not exist`);
+  let a: FeatureArchive;
+  try {
+    // A kdasr archive, or a Kaldi feats.scp / ark / data dir.
+    a = FeatureArchive.open(values.archive);
+  } catch (e) {
+    throw new CliError(`features dump: ${(e as Error).message}`);
+  }
   try {
     if (values.id !== undefined) {
       if (!a.has(values.id)) throw new CliError(`features dump: no utterance "${values.id}" in ${values.archive} (${a.size} utterances)`);
