@@ -124,7 +124,7 @@ describe('kdasr features exit status (Kaldi "done N of M", --max-failures, --str
 });
 
 describe.skipIf(!soxAvailable())('kdasr features --corpus from a Kaldi data dir with a piped wav.scp and segments (needs sox)', () => {
-  it('computes one matrix per segment, equal to the sox-cut plain files, and writes feats.scp (read back by FeatureArchive.open, the reader train/align/decode use) and cmvn.scp', () => {
+  it('computes one matrix per segment, equal to the sox-cut plain files, and writes feats.scp + cmvn.scp; kdasr train reads a Kaldi-only data dir (feats.scp + ark) as --feats', () => {
     const d = join(tmp, 'kaldi-data');
     mkdirSync(d, { recursive: true });
     const flac = join(tmp, 'rec.flac');
@@ -162,5 +162,13 @@ describe.skipIf(!soxAvailable())('kdasr features --corpus from a Kaldi data dir 
     }
     a.close();
     k.close();
+    // A Kaldi data dir holding only feats.scp/feats.ark (no kdasr index beside it) is a --feats source for train.
+    const kd = join(tmp, 'kaldi-only');
+    mkdirSync(kd, { recursive: true });
+    copyFileSync(join(out, 'feats.ark'), join(kd, 'feats.ark'));
+    writeFileSync(join(kd, 'feats.scp'), readFileSync(join(out, 'feats.scp'), 'utf8').replaceAll(join(out, 'feats.ark'), 'feats.ark'));
+    const t = kdasr(['train', '--corpus', corpus, '--feats', kd, '--exp', join(tmp, 'kaldi-exp'), '--whole-word', '2', '--preset', 'tiny', '--epochs', '1', '--dev-fraction', '0.34']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.err + t.out).toMatch(/2 train \/ 1 dev utterances/);
   });
 });
