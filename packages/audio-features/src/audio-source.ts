@@ -6,6 +6,11 @@
  * Node-only (child_process, fs).
  */
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import type { Rng } from '@kdasr/core';
+import type { FeatureMatrix } from './fbank.js';
+import type { ExtractResult, FeaturePipelineConfig } from './pipeline.js';
+import { resample } from './resample.js';
 import { decodeWav, readWav, WavError, type WavAudio, type WavFileReadOptions } from './wav.js';
 
 export type AudioSource = { type: 'file'; path: string } | { type: 'command'; command: string };
@@ -71,7 +76,54 @@ export function readCommandWav(command: string, what: string, opts: WavFileReadO
 
 /** Read a source's audio; `what` names the utterance or recording in errors. */
 export function readAudioSource(src: AudioSource, what: string, opts: WavFileReadOptions = {}): WavAudio {
-  return src.type === 'command' ? readCommandWav(src.command, what, opts) : readWav(src.path, opts);
+  if (src.type === 'command') return readCommandWav(src.command, what, opts);
+  // A directory opens fine and then fails reading with a bare EISDIR: say which path it was.
+  let dir = false;
+  try {
+    dir = statSync(src.path).isDirectory();
+  } catch {
+    // Missing files get WavFile's own "cannot open" error.
+  }
+  if (dir) throw new WavError(src.path, 'file', 'is a directory, not a WAV file', 'list the WAV files inside it, one per line');
+  return readWav(src.path, opts);
+}
+
+/** What featuresFromSource needs of a FeatureExtractor. */
+export interface SampleFeatureComputer {
+  readonly config: FeaturePipelineConfig;
+  fromSamples(samples: Float32Array, sampleRateHz: number, rng?: Rng): FeatureMatrix;
+}
+
+/**
+ * Features of a file or command source, optionally of one segment of it (cut at the recording's own rate with
+ * Kaldi's extract-segments rule, then resampled to the config's target rate). `what` names the utterance in
+ * errors; `channel` (a supervision's) overrides the config's.
+ */
+export function featuresFromSource(
+  ex: SampleFeatureComputer,
+  src: AudioSource,
+  opts: { what: string; segment?: { startSec: number; endSec?: number }; channel?: number; rng?: Rng },
+): ExtractResult {
+  const a = readAudioSource(src, opts.what, { channel: opts.channel ?? ex.config.channel });
+  let samples = a.samples;
+  let rate = a.sampleRateHz;
+  if (opts.segment) {
+    try {
+      const { start, end } = kaldiSegmentSamples(opts.segment.startSec, opts.segment.endSec, rate, samples.length);
+      samples = samples.subarray(start, end);
+    } catch (e) {
+      throw new Error(`${opts.what}: ${(e as Error).message}`);
+    }
+  }
+  const durationSec = samples.length / rate;
+  const target = ex.config.targetSampleRateHz;
+  if (target !== undefined && target !== rate) {
+    samples = resample(samples, rate, target);
+    rate = target;
+  }
+  const features = ex.fromSamples(samples, rate, opts.rng);
+  if (features.numFrames === 0) throw new Error(`${opts.what}: ${durationSec.toFixed(3)} s of audio is shorter than one frame; drop it or use snipEdges=false`);
+  return { features, durationSec, sampleRateHz: rate };
 }
 
 /** The shell command of a Kaldi `wav.scp` value ending in `|`, or null for a plain path. */

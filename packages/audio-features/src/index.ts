@@ -63,6 +63,7 @@ export {
 } from './kaldi-ark.js';
 export {
   readAudioSource,
+  featuresFromSource,
   readCommandWav,
   runAudioCommand,
   kaldiPipeCommand,
@@ -70,5 +71,6 @@ export {
   segmentEndSec,
   AudioCommandError,
   type AudioSource,
+  type SampleFeatureComputer,
 } from './audio-source.js';
 export { FeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';

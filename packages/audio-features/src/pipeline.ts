@@ -8,8 +8,6 @@ import { Fbank, Mfcc, type FeatureMatrix } from './fbank.js';
 import { normalizeOptionNames } from './config.js';
 import { addDeltas } from './postprocess.js';
 import { readWav } from './wav.js';
-import { resample } from './resample.js';
-import { kaldiSegmentSamples, readAudioSource, type AudioSource } from './audio-source.js';
 
 export const FeaturePipelineConfigSchema = z
   .object({
@@ -90,34 +88,5 @@ export class FeatureExtractor {
     if (features.numFrames === 0)
       throw new Error(`${path}: ${a.durationSec.toFixed(3)} s of audio is shorter than one frame; drop it or use snipEdges=false`);
     return { features, durationSec: a.durationSec, sampleRateHz: a.sampleRateHz };
-  }
-
-  /**
-   * Features of a file or command source, optionally of one segment of it (cut at the recording's own rate with
-   * Kaldi's extract-segments rule, then resampled). `what` names the utterance in errors; `channel` (a
-   * supervision's) overrides the config's.
-   */
-  fromSource(src: AudioSource, opts: { what: string; segment?: { startSec: number; endSec?: number }; channel?: number; rng?: Rng }): ExtractResult {
-    const a = readAudioSource(src, opts.what, { channel: opts.channel ?? this.config.channel });
-    let samples = a.samples;
-    let rate = a.sampleRateHz;
-    if (opts.segment) {
-      try {
-        const { start, end } = kaldiSegmentSamples(opts.segment.startSec, opts.segment.endSec, rate, samples.length);
-        samples = samples.subarray(start, end);
-      } catch (e) {
-        throw new Error(`${opts.what}: ${(e as Error).message}`);
-      }
-    }
-    const durationSec = samples.length / rate;
-    const target = this.config.targetSampleRateHz;
-    if (target !== undefined && target !== rate) {
-      samples = resample(samples, rate, target);
-      rate = target;
-    }
-    const features = this.fromSamples(samples, rate, opts.rng);
-    if (features.numFrames === 0)
-      throw new Error(`${opts.what}: ${durationSec.toFixed(3)} s of audio is shorter than one frame; drop it or use snipEdges=false`);
-    return { features, durationSec, sampleRateHz: rate };
   }
 }

@@ -294,12 +294,7 @@ export class WavFile {
       throw new WavError(path, 'file', `cannot open: ${(e as Error).message}`, 'check the path in the list');
     }
     const fd = this.fd;
-    const st = fstatSync(fd);
-    if (st.isDirectory()) {
-      this.close();
-      throw new WavError(path, 'file', 'is a directory, not a WAV file', 'list the WAV files inside it, one per line');
-    }
-    const size = st.size;
+    const size = fstatSync(fd).size;
     this.src = {
       size,
       read: (offset, length) => {

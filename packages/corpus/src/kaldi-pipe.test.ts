@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FeatureExtractor, kaldiSegmentSamples, readWav } from '@kdasr/audio-features';
+import { FeatureExtractor, featuresFromSource, kaldiSegmentSamples, readWav } from '@kdasr/audio-features';
 import { soxAvailable } from './audio.js';
 import { importKaldiDir } from './kaldi.js';
 import { formatProblem } from './problems.js';
@@ -70,8 +70,8 @@ describe.skipIf(!sox)('Kaldi data dir with a piped wav.scp and segments (needs s
     expect(jobsA.map((j) => j.source.type)).toEqual(['command', 'command', 'command', 'command']);
     for (let i = 0; i < jobsA.length; i++) {
       const ja = jobsA[i];
-      const fa = ex.fromSource(ja.source, { what: ja.id, segment: ja.segment });
-      const fb = ex.fromSource(jobsB[i].source, { what: ja.id, segment: jobsB[i].segment });
+      const fa = featuresFromSource(ex, ja.source, { what: ja.id, segment: ja.segment });
+      const fb = featuresFromSource(ex, jobsB[i].source, { what: ja.id, segment: jobsB[i].segment });
       expect(fa.features.numFrames).toBe(fb.features.numFrames);
       expect(maxAbsDiff(fa.features.data, fb.features.data)).toBeLessThanOrEqual(1e-5);
       // The same samples cut out by sox at Kaldi's sample indices (truncation of time x rate), as plain files.
@@ -100,9 +100,9 @@ describe.skipIf(!sox)('Kaldi data dir with a piped wav.scp and segments (needs s
 
   it('a command failing at feature time names the utterance and the command', () => {
     const ex = new FeatureExtractor({});
-    expect(() => ex.fromSource({ type: 'command', command: 'echo not-a-wav' }, { what: 'utterance u9' })).toThrow(
+    expect(() => featuresFromSource(ex, { type: 'command', command: 'echo not-a-wav' }, { what: 'utterance u9' })).toThrow(
       /^utterance u9: the command `echo not-a-wav` did not write a readable WAV: .*RIFF/,
     );
-    expect(() => ex.fromSource({ type: 'command', command: 'exit 3' }, { what: 'utterance u9' })).toThrow(/^utterance u9: the command `exit 3` exited with status 3/);
+    expect(() => featuresFromSource(ex, { type: 'command', command: 'exit 3' }, { what: 'utterance u9' })).toThrow(/^utterance u9: the command `exit 3` exited with status 3/);
   });
 });

@@ -63,7 +63,7 @@ describe('kdasr corpus', () => {
     expect(r.stdout).not.toMatch(/\s\/[a-z]+\/\S*fsdd/);
   });
 
-  it('export-lhotse then import-lhotse round-trips a corpus (lhotse schema in between)', async () => {
+  it('export-lhotse then import-lhotse round-trips a corpus (lhotse schema in between)', { timeout: 180_000 }, async () => {
     const dir = join(tmp, 'ours');
     mkdirSync(dir, { recursive: true });
     writeFileSync(

@@ -102,7 +102,7 @@ describe('kdasr features exit status (Kaldi "done N of M", --max-failures, --str
   const list = join(tmp, 'mixed.scp');
   writeFileSync(list, `ok1 ${good}\nok2 ${join(fixtures, 'fsdd_3_jackson_5.wav')}\nisdir ${dirAsWav}\nfails false |\n`);
 
-  it('names the path of a directory in the list and the command that failed; exit 0 when some succeeded', () => {
+  it('names the path of a directory in the list and the command that failed; exit 0 when some succeeded', { timeout: 240_000 }, () => {
     const r = kdasr(['features', '--input', list, '--out', join(tmp, 'mixed'), '--jobs', '1']);
     expect(r.err).toMatch(new RegExp(`skipped isdir: ${dirAsWav}: WAV file: is a directory`));
     expect(r.err).toMatch(/skipped fails: utterance fails: the command `false` exited with status 1/);
@@ -110,7 +110,7 @@ describe('kdasr features exit status (Kaldi "done N of M", --max-failures, --str
     expect(r.code).toBe(0);
   });
 
-  it('exits 1 when failures exceed --max-failures, 0 within it, and 1 when nothing succeeded', () => {
+  it('exits 1 when failures exceed --max-failures, 0 within it, and 1 when nothing succeeded', { timeout: 240_000 }, () => {
     const over = kdasr(['features', '--input', list, '--out', join(tmp, 'mf1'), '--jobs', '1', '--max-failures', '1']);
     expect(over.err).toMatch(/2 of 4 utterances failed, more than --max-failures 1/);
     expect(over.code).toBe(1);
@@ -124,7 +124,7 @@ describe('kdasr features exit status (Kaldi "done N of M", --max-failures, --str
 });
 
 describe.skipIf(!soxAvailable())('kdasr features --corpus from a Kaldi data dir with a piped wav.scp and segments (needs sox)', () => {
-  it('computes one matrix per segment, equal to the sox-cut plain files, and writes feats.scp + cmvn.scp; kdasr train reads a Kaldi-only data dir (feats.scp + ark) as --feats', () => {
+  it('computes one matrix per segment, equal to the sox-cut plain files, and writes feats.scp + cmvn.scp; kdasr train reads a Kaldi-only data dir (feats.scp + ark) as --feats', { timeout: 300_000 }, () => {
     const d = join(tmp, 'kaldi-data');
     mkdirSync(d, { recursive: true });
     const flac = join(tmp, 'rec.flac');

@@ -8,6 +8,7 @@ import {
   FeatureArchive,
   FeatureArchiveWriter,
   FeatureExtractor,
+  featuresFromSource,
   kaldiPipeCommand,
   parsePipelineConfig,
   writeKaldiFeatureDir,
@@ -192,7 +193,7 @@ function runWorker(): void {
     } else if (m.type === 'job') {
       try {
         const j = m.job;
-        const r = extractor!.fromSource(j.source, { what: `utterance ${j.id}`, segment: j.segment, channel: j.channel, rng: new Rng(seed).fork(j.id) });
+        const r = featuresFromSource(extractor!, j.source, { what: `utterance ${j.id}`, segment: j.segment, channel: j.channel, rng: new Rng(seed).fork(j.id) });
         send({ type: 'done', id: m.job.id, rows: r.features.numFrames, cols: r.features.numCols, data: r.features.data, durationSec: r.durationSec, sampleRateHz: r.sampleRateHz });
       } catch (e) {
         send({ type: 'failed', id: m.job.id, message: e instanceof Error ? e.message : String(e) });
