@@ -37,3 +37,4 @@ export {
   type PatchedWasmKernel,
 } from './wasm-kernels.js';
 export { PATCHED_WASM_VERSION, WASM_UNPATCHED_ENV } from './wasm-package.js';
+export { Logger, Progress, configureLog, logSettings, formatDuration, QUIET_ENV, LOG_JSON_ENV, type LogSettings, type LogSink, type LoggerOptions, type ProgressOptions } from './progress.js';

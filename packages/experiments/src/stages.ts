@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { provenance, writeJsonAtomic } from '@kdasr/core';
-import { formatDuration } from '@kdasr/mnist';
+import { formatDuration, provenance, writeJsonAtomic } from '@kdasr/core';
 
 export interface StageContext {
   /** The recipe's output directory (exp/<recipe>-<preset>). */

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '@kdasr/core';
+import { Logger, Rng } from '@kdasr/core';
 import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, parsePipelineConfig, type FeaturePipelineConfig } from '@kdasr/audio-features';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
@@ -81,43 +81,24 @@ export function readUtteranceList(file: string): Job[] {
   return jobs;
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '--';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-/** A progress bar on a TTY; periodic plain lines otherwise (logs, CI). */
+/** @kdasr/core's progress line (redrawn on a TTY, plain lines otherwise, JSON with --log-json). */
 class Progress {
-  private start = Date.now();
-  // ETA from the rate since the first result, so worker start-up does not inflate it.
-  private first: { at: number; done: number } | null = null;
-  private lastLine = 0;
-  private tty = Boolean(process.stderr.isTTY);
-  constructor(private total: number) {}
+  private readonly logger = new Logger('features');
+  private readonly p;
+  constructor(total: number) {
+    this.p = this.logger.progress(total, { unit: 'utterances', rateUnit: 'utt' });
+  }
 
-  update(done: number, failed: number, force = false): void {
-    const now = Date.now();
-    const elapsed = (now - this.start) / 1000;
-    if (!this.first && done > 0) this.first = { at: now, done };
-    const rate = this.first && done > this.first.done ? (done - this.first.done) / ((now - this.first.at) / 1000) : 0;
-    const eta = done >= this.total ? 0 : rate > 0 ? (this.total - done) / rate : Infinity;
-    const pct = this.total ? (100 * done) / this.total : 100;
-    if (this.tty) {
-      if (!force && now - this.lastLine < 100) return;
-      const width = 30;
-      const fill = Math.round((width * pct) / 100);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${this.total} ${pct.toFixed(0)}% ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? ` ${failed} failed` : ''}  `);
-    } else {
-      if (!force && now - this.lastLine < 10_000) return;
-      process.stderr.write(`features: ${done}/${this.total} (${pct.toFixed(0)}%) elapsed ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? `, ${failed} failed` : ''}\n`);
-    }
-    this.lastLine = now;
+  update(done: number, failed: number): void {
+    this.p.update(done, failed);
+  }
+
+  breakLine(): void {
+    this.logger.breakLine();
   }
 
   end(): void {
-    if (this.tty) process.stderr.write('\n');
+    this.p.end();
   }
 }
 
@@ -229,7 +210,7 @@ async function extract(values: { input?: string; out?: string; config?: string; 
               seconds += m.durationSec;
             } else {
               failures.push({ id: m.id, message: m.message });
-              progress.end();
+              progress.breakLine();
               process.stderr.write(`features: skipped ${m.id}: ${m.message}\n`);
               if (values.strict) fatal = new Error(`--strict: ${m.id}: ${m.message}`);
             }
@@ -251,7 +232,7 @@ async function extract(values: { input?: string; out?: string; config?: string; 
     for (const w of workers) if (w.exitCode === null) w.kill();
     process.removeListener('SIGINT', onSigint);
     writer.close();
-    progress.update(done, failures.length, true);
+    progress.update(done, failures.length);
     progress.end();
   }
   const wall = (performance.now() - t0) / 1000;
