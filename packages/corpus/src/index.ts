@@ -63,3 +63,4 @@ export { loadGrammar, parseGrammar, generateSentences, grammarVocabulary, writeT
 export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, type FsddOptions, type FsddSummary } from './fsdd.js';
 export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
+export { readCorpusSplit, type CorpusInput, type CorpusSplit } from './corpus-input.js';
