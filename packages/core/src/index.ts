@@ -1,19 +1,9 @@
-export { Rng } from './rng.js';
-export {
-  ArrayDataset,
-  batchesByGather,
-  type ArrayDatasetInit,
-  type BatchOptions,
-  type BatchSource,
-  type Classifier,
-  type Dataset,
-  type HostBatch,
-  type Teacher,
-} from './interfaces.js';
-export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './atomic.js';
-export { provenance, type Provenance } from './provenance.js';
-export { saveModel, loadModel, makeSidecar, SIDECAR_FILE, type Sidecar } from './model-io.js';
-export { numFrames, frameStartSample, frameCenterSec, timeToFrame, secondsToSamples, samplesToSeconds, windowShiftSamples, windowLengthSamples, type FrameOptions } from './frames.js';
+// @kdasr/core: the tensor runtime. Everything tensor-free (atomic I/O, provenance, RNG, frames, host datasets,
+// ids, locks) is in @kdasr/base and re-exported here, so imports from core keep working; a process that does
+// not need tensors imports @kdasr/base and never loads tfjs.
+export * from '@kdasr/base';
+export { type Classifier, type Teacher } from './interfaces.js';
+export { saveModel, loadModel } from './model-io.js';
 export {
   initRuntime,
   runtimeInfo,
@@ -37,4 +27,3 @@ export {
   type PatchedWasmKernel,
 } from './wasm-kernels.js';
 export { PATCHED_WASM_VERSION, WASM_UNPATCHED_ENV } from './wasm-package.js';
-export { Logger, Progress, configureLog, logSettings, formatDuration, QUIET_ENV, LOG_JSON_ENV, type LogSettings, type LogSink, type LoggerOptions, type ProgressOptions } from './progress.js';

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initRuntime } from './runtime.js';
-import { loadModel, makeSidecar, saveModel } from './model-io.js';
-import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { loadModel, saveModel } from './model-io.js';
+import { makeSidecar, writeDirAtomic, writeFileAtomic } from '@kdasr/base';
 
 beforeAll(async () => {
   await initRuntime({ backend: 'cpu' });

@@ -2,24 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { writeDirAtomic, writeFileAtomic } from './atomic.js';
-import { provenance, type Provenance } from './provenance.js';
-
-/** The JSON written beside every artifact: what made it, from what, with which code and backend. */
-export interface Sidecar {
-  kind: string;
-  config: unknown;
-  seed: number | null;
-  provenance: Provenance;
-  /** Free-form results (metrics, history) the producer wants kept with the artifact. */
-  metrics?: Record<string, unknown>;
-}
-
-export const SIDECAR_FILE = 'kdasr.json';
-
-export function makeSidecar(kind: string, config: unknown, seed: number | null, metrics?: Record<string, unknown>): Sidecar {
-  return { kind, config, seed, provenance: provenance(), metrics };
-}
+import { readSidecar, SIDECAR_FILE, writeDirAtomic, writeFileAtomic, type Sidecar } from '@kdasr/base';
 
 /**
  * Save a LayersModel in the TF.js layers format (model.json + weights.bin, loadable unchanged by
@@ -85,6 +68,6 @@ export async function loadModel(dir: string): Promise<{ model: tfl.LayersModel; 
     tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: joined.buffer }),
   );
   const sidecarPath = join(dir, SIDECAR_FILE);
-  const sidecar = existsSync(sidecarPath) ? (JSON.parse(readFileSync(sidecarPath, 'utf8')) as Sidecar) : null;
+  const sidecar = existsSync(sidecarPath) ? readSidecar(dir) : null;
   return { model, sidecar };
 }

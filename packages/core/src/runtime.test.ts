@@ -24,7 +24,7 @@ const runtimeUrl = new URL('./runtime.ts', import.meta.url).href;
 const threadsUrl = new URL('./wasm-threads.ts', import.meta.url).href;
 const packageUrl = new URL('./wasm-package.ts', import.meta.url).href;
 function runScript(code: string, env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', code], {
+  return spawnSync(process.execPath, ['--conditions=@kdasr/source', '--import', tsx, '--input-type=module', '-e', code], {
     cwd: fileURLToPath(new URL('/', import.meta.url)), // any cwd: the root
     env: { ...process.env, KDASR_BACKEND: '', KDASR_THREADS: '', ...env },
     encoding: 'utf8',

@@ -9,6 +9,7 @@
 // A forced backend (option, KDASR_BACKEND, the CLI's --backend) that cannot start is an error, never a fallback.
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { registerRuntimeReporter } from '@kdasr/base';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core's Node bundle registers no gradients (its register_all_gradients is ESM-only, unloadable in Node);
@@ -435,3 +436,23 @@ export function requireRuntime(caller: string): RuntimeInfo {
     );
   return info;
 }
+
+// provenance() lives in @kdasr/base, which cannot import tfjs; this module tells it what runs. Registered when
+// core loads, so every artifact written by a process that has tfjs names the backend (or tf's default backend
+// where a test set one without initRuntime).
+registerRuntimeReporter(() => {
+  const versions: Record<string, string> = {};
+  for (const p of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-wasm']) {
+    const v = versionOf(p);
+    if (v) versions[p] = v;
+  }
+  const info = runtimeInfo();
+  if (info) return { backend: info.backend, threads: info.threads, patchedKernels: info.patchedKernels, versions };
+  let backend: string;
+  try {
+    backend = tf.getBackend() ?? 'none';
+  } catch {
+    backend = 'none';
+  }
+  return { backend, versions };
+});

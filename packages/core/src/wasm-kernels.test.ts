@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initRuntime } from './runtime.js';
-import { Rng } from './rng.js';
+import { Rng } from '@kdasr/base';
 import {
   patchWasmMatMulKernels,
   restoreStockWasmMatMulKernels,

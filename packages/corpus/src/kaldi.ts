@@ -8,6 +8,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { soxAvailable, soxToWav, wavInfo } from './audio.js';
 import { MANIFEST_FILES, RecordingSchema, SupervisionSchema, normaliseText, writeJsonl, type Recording, type Supervision } from './manifest.js';
 import { CorpusError, type Problem } from './problems.js';
+import { idProblem, unsafeIdMessage } from '@kdasr/core';
+
+/** The problem for an unsafe id read at file:line, or null when it is safe (ids become file names). */
+function idCheck(file: string, line: number, id: string, what: string): Problem | null {
+  const bad = idProblem(id);
+  return bad === null ? null : { file, line, message: unsafeIdMessage(id, bad, what) };
+}
 
 export interface ImportResult {
   recordings: Recording[];
@@ -35,6 +42,8 @@ function readTable(file: string, problems: Problem[], required: boolean): Line[]
       const l = raw.trim();
       if (!l) return;
       const m = /^(\S+)\s*(.*)$/.exec(l)!;
+      const bad = idCheck(file, i + 1, m[1], 'id (first token)');
+      if (bad) return void problems.push(bad);
       out.push({ line: i + 1, key: m[1], rest: m[2] });
     });
   return out;
@@ -111,6 +120,11 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
       continue;
     }
     const speaker = s.rest.trim();
+    const badSpk = idCheck(f('utt2spk'), s.line, speaker, 'speaker (second token)');
+    if (badSpk) {
+      problems.push(badSpk);
+      continue;
+    }
     let recId = utt;
     let start = 0;
     let dur: number | null = null;
@@ -121,6 +135,11 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
         continue;
       }
       const [r, a, b] = g.rest.split(/\s+/);
+      const badRec = r ? idCheck(f('segments'), g.line, r, 'recording id (second token)') : null;
+      if (badRec) {
+        problems.push(badRec);
+        continue;
+      }
       const st = Number(a);
       const en = Number(b);
       if (!r || !Number.isFinite(st) || !Number.isFinite(en) || en <= st || st < 0) {
@@ -195,6 +214,8 @@ export function importLibriSpeech(root: string, opts: LibriSpeechOptions = {}): 
           if (!l) return;
           const [id, ...words] = l.split(/\s+/);
           listed.add(id);
+          const badId = idCheck(trans, i + 1, id, 'utterance id (first token)');
+          if (badId) return void problems.push(badId);
           const where: Problem = { file: trans, line: i + 1, field: id, message: '' };
           if (!id.startsWith(`${spk}-${chap}-`)) {
             problems.push({ ...where, message: `utterance id ${id} does not start with ${spk}-${chap}-` });

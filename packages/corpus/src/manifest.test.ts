@@ -114,7 +114,7 @@ describe('manifest validation', () => {
       { id: 'x y', path: 'p', sampleRateHz: 16000, numSamples: 1, numChannels: 1, speaker: 's' },
       { id: 'ok', path: 'p', sampleRateHz: 16000, numSamples: 1.5, numChannels: 1, speaker: 's' },
     ];
-    expect(() => writeJsonl(file, bad as never, RecordingSchema)).toThrow(/recordings\.jsonl:1: id: must not contain whitespace[\s\S]*recordings\.jsonl:2: numSamples/);
+    expect(() => writeJsonl(file, bad as never, RecordingSchema)).toThrow(/recordings\.jsonl:1: id: id "x y" contains whitespace[\s\S]*recordings\.jsonl:2: numSamples/);
     writeJsonl(file, [{ ...bad[1], numSamples: 2 }], RecordingSchema);
     expect(readJsonl(file, RecordingSchema)[0].numSamples).toBe(2);
   });

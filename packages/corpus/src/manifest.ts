@@ -8,11 +8,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from '@kdasr/core';
+import { idProblem, unsafeIdMessage, writeFileAtomic } from '@kdasr/core';
 import type { Problem } from './problems.js';
 import { CorpusError } from './problems.js';
 
-const id = z.string().min(1).regex(/^\S+$/, 'must not contain whitespace');
+// Ids become file names downstream (feature archives, resume files, converted audio): one validator, in base.
+const id = z.string().superRefine((v, ctx) => {
+  const bad = idProblem(v);
+  if (bad !== null) ctx.addIssue({ code: 'custom', message: unsafeIdMessage(v, bad) });
+});
 const nonNeg = z.number().finite().nonnegative();
 
 export const RecordingSchema = z.object({

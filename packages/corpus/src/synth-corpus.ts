@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { encodeWav, resample } from '@kdasr/audio-features';
-import { Rng, formatDuration, provenance, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
+import { Rng, formatDuration, provenance, validateId, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
 import type { Condition, NoiseType } from './conditions.js';
 import { getEspeak } from './espeak.js';
 import { Lexicon, buildPhoneSet, formatPhonesTxt, writeLexiconJsonl, writeLexiconTxt, writePhonesJsonl } from './lexicon.js';
@@ -107,7 +107,7 @@ export function planCorpus(preset: Preset, seed: number, textDir: string = DEFAU
   for (const [si, spk] of speakers.entries()) {
     const shard = Math.floor(si / preset.speakersPerShard);
     for (let u = 0; u < preset.utterancesPerSpeaker; u++) {
-      const id = `${spk.id}-${String(u).padStart(4, '0')}`;
+      const id = validateId(`${spk.id}-${String(u).padStart(4, '0')}`, 'planCorpus: utterance id'); // becomes work/ID.json
       const rng = root.fork(`utt:${id}`);
       const words = usable[order[k++ % usable.length]].split(' ');
       const spec: UtteranceSpec = {

@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {
   ArrayDataset,
   SIDECAR_FILE,
+  assertSafeId,
   loadModel,
   makeSidecar,
   provenance,
@@ -124,8 +125,8 @@ export async function runMnistExperiment(options: ExperimentOptions): Promise<Ex
   const { rows: width, cols: height } = data.train;
   log(`examples: ${train.size} train, ${validation.size} validation, ${test.size} test; preset ${preset.name}: ${preset.description}`);
 
-  const modelDir = (id: string) => join(outDir, 'models', id);
-  const ckptDir = (id: string) => join(outDir, 'checkpoints', id);
+  const modelDir = (id: string) => join(outDir, 'models', assertSafeId(id, `preset ${preset.name}: step id`));
+  const ckptDir = (id: string) => join(outDir, 'checkpoints', assertSafeId(id, `preset ${preset.name}: step id`));
   const results: StepResult[] = [];
   const resumed: string[] = [];
   const numTensorsAtStart = tf.memory().numTensors;

@@ -1,5 +1,5 @@
 /** `kdasr align`: parses its flags and calls alignCorpus (@kdasr/experiments), forced alignment for retraining. */
-import { Logger } from '@kdasr/core';
+import { Logger, lockDirectory } from '@kdasr/core';
 import { alignCorpus } from '@kdasr/experiments';
 import { CliError, parseCommandArgs } from '../args.js';
 import { CORPUS_HELP, CORPUS_OPTIONS, combineFlag, corpusInput, engineFlag, noPositionals, requireFlags, startRuntime } from '../flags.js';
@@ -48,6 +48,7 @@ export const command: Command = {
     requireFlags(values, ['model'], 'align', HELP);
     const input = corpusInput(values, 'align', HELP);
     requireFlags(values, ['feats', 'out'], 'align', HELP);
+    lockDirectory(values.out!, { command: ['kdasr', 'align', ...argv].join(' ') }); // one writer per --out; released at exit
     const acousticScale = Number(values['acoustic-scale'] ?? 1);
     const priorScale = Number(values['prior-scale'] ?? 1);
     if (!(acousticScale > 0) || !(priorScale >= 0)) throw new CliError('align: --acoustic-scale must be > 0 and --prior-scale >= 0');

@@ -15,6 +15,7 @@ import {
 } from '@kdasr/corpus';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
+import { lockDirectory } from '@kdasr/core';
 
 const HELP = `usage: kdasr corpus <subcommand> [options]
 
@@ -81,6 +82,7 @@ export const command: Command = {
       console.log(HELP);
       return values.help ? 0 : 2;
     }
+    if (values.out) lockDirectory(values.out, { command: ['kdasr', 'corpus', ...argv].join(' ') }); // one writer per --out; released at exit
     switch (sub) {
       case 'synth': {
         const preset = need(sub, 'preset', values.preset);

@@ -1,5 +1,5 @@
 /** `kdasr decode`: parses its flags and calls decodeCorpus (@kdasr/experiments): model + bigram LM -> Kaldi hyp text. */
-import { Logger } from '@kdasr/core';
+import { Logger, lockDirectory } from '@kdasr/core';
 import { decodeCorpus } from '@kdasr/experiments';
 import { parseCommandArgs } from '../args.js';
 import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, combineFlag, corpusInput, decodeSettings, engineFlag, noPositionals, requireFlags, startRuntime } from '../flags.js';
@@ -25,6 +25,7 @@ export const command: Command = {
     requireFlags(values, ['model'], 'decode', HELP);
     const input = corpusInput(values, 'decode', HELP);
     requireFlags(values, ['feats', 'out'], 'decode', HELP);
+    lockDirectory(values.out!, { command: ['kdasr', 'decode', ...argv].join(' ') }); // one writer per --out; released at exit
     const settings = decodeSettings(values, 'decode');
     const engine = engineFlag(values.engine, 'decode');
     const combine = combineFlag(values.combine, 'decode');

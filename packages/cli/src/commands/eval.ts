@@ -1,5 +1,5 @@
 /** `kdasr eval`: parses its flags and calls evaluateModel (@kdasr/experiments): decode + WER, and frame metrics. */
-import { Logger } from '@kdasr/core';
+import { Logger, lockDirectory } from '@kdasr/core';
 import { evaluateModel } from '@kdasr/experiments';
 import { parseCommandArgs } from '../args.js';
 import { DECODE_HELP_OPTIONS, DECODE_OPTIONS, combineFlag, corpusInput, decodeSettings, engineFlag, noPositionals, requireFlags, startRuntime } from '../flags.js';
@@ -28,6 +28,7 @@ export const command: Command = {
     requireFlags(values, ['model'], 'eval', HELP);
     const input = corpusInput(values, 'eval', HELP);
     requireFlags(values, ['feats', 'out'], 'eval', HELP);
+    lockDirectory(values.out!, { command: ['kdasr', 'eval', ...argv].join(' ') }); // one writer per --out; released at exit
     const settings = decodeSettings(values, 'eval');
     const engine = engineFlag(values.engine, 'eval');
     const combine = combineFlag(values.combine, 'eval');

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger, Rng } from '@kdasr/core';
+import { lockDirectory } from '@kdasr/core';
 import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, parsePipelineConfig, type FeaturePipelineConfig } from '@kdasr/audio-features';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
@@ -144,6 +145,7 @@ if (process.env.KDASR_FEATURES_WORKER === '1' && process.send) runWorker();
 
 async function extract(values: { input?: string; out?: string; config?: string; jobs?: string; strict?: boolean; seed?: string }): Promise<number> {
   if (!values.input || !values.out) throw new CliError(`features: --input and --out are both required\n\n${help}`);
+  lockDirectory(values.out, { command: `kdasr features --input ${values.input} --out ${values.out}` }); // one writer per --out; released at exit
   const config = loadConfig(values.config);
   const jobsN = values.jobs === undefined ? Math.min(8, availableParallelism()) : Number(values.jobs);
   if (!Number.isInteger(jobsN) || jobsN < 1) throw new CliError(`features: --jobs must be a positive integer, got ${values.jobs}`);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Logger } from '@kdasr/core';
+import { Logger, lockDirectory } from '@kdasr/core';
 import { ACOUSTIC_PRESETS, type AcousticModelConfigInput } from '@kdasr/acoustic-models';
 import { trainFromCorpus } from '@kdasr/experiments';
 import { CliError, parseCommandArgs } from '../args.js';
@@ -78,6 +78,7 @@ export const command: Command = {
     noPositionals(positionals, 'train', HELP);
     const input = corpusInput(values, 'train', HELP);
     requireFlags(values, ['feats', 'exp'], 'train', HELP);
+    lockDirectory(values.exp!, { command: ['kdasr', 'train', ...argv].join(' ') }); // one writer per --exp; released at exit
     const int = (name: string, v: string | undefined, min: number) => intFlag('train', name, v, min);
     const preset = values.preset ?? 'quick';
     if (!(preset in ACOUSTIC_PRESETS)) throw new CliError(`train: --preset is "${preset}"; expected one of ${Object.keys(ACOUSTIC_PRESETS).join(', ')}`);

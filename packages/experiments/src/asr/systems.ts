@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, writeJsonAtomic, type BatchSource, type Classifier, type Teacher } from '@kdasr/core';
+import { Rng, assertSafeId, writeJsonAtomic, type BatchSource, type Classifier, type Teacher } from '@kdasr/core';
 import {
   EnsembleTeacher,
   IndexSubset,
@@ -248,7 +248,7 @@ export function smallDataIndices(size: number, fraction: number, seed: number): 
 }
 
 export function studentDir(expDir: string, name: string): string {
-  return join(expDir, STUDENTS_DIR, name);
+  return join(expDir, STUDENTS_DIR, assertSafeId(name, 'student name'));
 }
 
 export const studentsStage: Stage<AsrRecipeConfig> = {

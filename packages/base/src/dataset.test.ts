@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArrayDataset } from './interfaces.js';
+import { ArrayDataset } from './dataset.js';
 import { Rng } from './rng.js';
 
 function toy(n = 10) {

@@ -1,0 +1,3 @@
+import { kdasrVitestConfig } from '../../vitest.shared.ts';
+
+export default kdasrVitestConfig();
