@@ -6,6 +6,9 @@
 //   2. the imported project's tags must satisfy tools/module-boundaries.json for every tag of the importer.
 //   3. every imported package (workspace or npm) is declared in the importer's package.json.
 //   4. relative imports stay inside the project.
+//   5. no import cycle between the project's files (static imports, `import type` included: files that import each
+//      other's types are still entangled; a dynamic import() is deferred and does not count).
+//   6. in @kdasr/cli, no file in src/commands/ imports another command file (one exporting `command`).
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { builtinModules } from 'node:module';
@@ -140,6 +143,138 @@ export function checkProject(projectDir, root = findWorkspaceRoot(projectDir)) {
       }
       if (!declared.has(name) && !name.startsWith('vitest') && !name.startsWith('@vitest'))
         problems.push(`${where}: "${name}" is imported but not declared in ${relative(root, join(projectDir, 'package.json'))} dependencies`);
+    }
+  }
+  problems.push(...checkImportGraph(projectDir, root, pkg.name));
+  return problems;
+}
+
+/**
+ * Static imports of a source file (import, export ... from, import x = require) with their lines, each marked
+ * typeOnly when erased at run time (`import type`, `export type`, or every named binding `type`). Dynamic import()
+ * is not included: it is deferred, the usual way to break a cycle on purpose.
+ */
+export function staticImportsOf(text, fileName = 'file.ts') {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out = [];
+  const allTypes = (named) => named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
+  const push = (spec, typeOnly) =>
+    ts.isStringLiteral(spec) && out.push({ spec: spec.text, line: sf.getLineAndCharacterOfPosition(spec.getStart(sf)).line + 1, typeOnly: Boolean(typeOnly) });
+  for (const st of sf.statements) {
+    if (ts.isImportDeclaration(st)) {
+      const c = st.importClause;
+      push(st.moduleSpecifier, c && (c.isTypeOnly || (!c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && allTypes(c.namedBindings))));
+    } else if (ts.isExportDeclaration(st) && st.moduleSpecifier) {
+      push(st.moduleSpecifier, st.isTypeOnly || (st.exportClause && ts.isNamedExports(st.exportClause) && allTypes(st.exportClause)));
+    } else if (ts.isImportEqualsDeclaration(st) && ts.isExternalModuleReference(st.moduleReference)) {
+      push(st.moduleReference.expression, st.isTypeOnly);
+    }
+  }
+  return out;
+}
+
+/** The project file a relative specifier names (NodeNext style: ./x.js is ./x.ts on disk), or null. */
+function resolveRelative(fromFile, spec, files) {
+  const base = resolve(dirname(fromFile), spec);
+  const stem = base.replace(/\.(m|c)?js$/, '');
+  for (const c of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, `${stem}.tsx`, join(base, 'index.ts')]) if (files.has(c)) return c;
+  return null;
+}
+
+/** Rules 5 and 6: import cycles between a project's files, and command files importing each other. */
+export function checkImportGraph(projectDir, root, pkgName) {
+  const files = new Set(sourceFiles(projectDir));
+  const texts = new Map([...files].map((f) => [f, readFileSync(f, 'utf8')]));
+  const rel = (f) => relative(root, f);
+  const problems = [];
+  // Value-import graph, with the line of each edge for the message.
+  const edges = new Map();
+  for (const f of files) {
+    const out = new Map();
+    for (const { spec, line, typeOnly } of staticImportsOf(texts.get(f), f)) {
+      if (!spec.startsWith('.')) continue;
+      const t = resolveRelative(f, spec, files);
+      if (t && (!out.has(t) || out.get(t).typeOnly)) out.set(t, { line, typeOnly });
+    }
+    edges.set(f, out);
+  }
+  // Tarjan's strongly connected components; each component with a cycle is reported once, by one cycle through it.
+  let index = 0;
+  const idx = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const sccs = [];
+  const strong = (v) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v).keys()) {
+      if (!idx.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp = [];
+      let w;
+      do {
+        w = stack.pop();
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1 || edges.get(v).has(v)) sccs.push(comp);
+    }
+  };
+  for (const f of [...files].sort()) if (!idx.has(f)) strong(f);
+  for (const comp of sccs) {
+    const inComp = new Set(comp);
+    const start = [...comp].sort()[0];
+    // Shortest cycle back to start inside the component (BFS), so the message names as few files as possible.
+    const prev = new Map();
+    const queue = [start];
+    let end = null;
+    while (queue.length && !end) {
+      const v = queue.shift();
+      for (const w of [...edges.get(v).keys()].sort()) {
+        if (!inComp.has(w)) continue;
+        if (w === start) {
+          end = v;
+          break;
+        }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    const path = [start];
+    for (let v = end; v !== start; v = prev.get(v)) path.splice(1, 0, v);
+    path.push(start);
+    const chain = path.map((f) => relative(projectDir, f)).join(' -> ');
+    const typeEdges = path.slice(0, -1).filter((f, i) => edges.get(f).get(path[i + 1]).typeOnly);
+    problems.push(
+      `${rel(start)}:${edges.get(start).get(path[1]).line}: import cycle ${chain}` +
+        (comp.length > path.length - 1 ? ` (one of ${comp.length} files importing each other)` : '') +
+        '; move what they share into a module that imports neither' +
+        (typeEdges.length ? ` (${typeEdges.map((f) => relative(projectDir, f)).join(', ')} import${typeEdges.length === 1 ? 's' : ''} only types along it: moving those types is enough)` : ''),
+    );
+  }
+  // Rule 6: commands stay thin and independent; what they share lives outside src/commands/.
+  if (pkgName === '@kdasr/cli') {
+    const commandsDir = join(projectDir, 'src', 'commands') + sep;
+    const isCommand = (f) => f.startsWith(commandsDir) && !/\.test\.ts$/.test(f) && /^export const command\b/m.test(texts.get(f));
+    for (const f of files) {
+      // registry.ts is where commands are registered: it imports them all by design.
+      if (!f.startsWith(commandsDir) || f === join(commandsDir, 'registry.ts')) continue;
+      const subject = f.replace(/\.test\.ts$/, '.ts');
+      for (const { spec, line } of importsOf(texts.get(f))) {
+        if (!spec.startsWith('.')) continue;
+        const t = resolveRelative(f, spec, files);
+        if (t && t !== f && t !== subject && isCommand(t))
+          problems.push(`${rel(f)}:${line}: command file imports another command ("${spec}"); move what they share into a cli module outside src/commands/ or into the library that owns it`);
+      }
     }
   }
   return problems;

@@ -49,3 +49,5 @@ export {
   type TreeJson,
   type TreeQuestion,
 } from './tree.js';
+export { readTree, loadModelDir, ensembleMembers, TREE_FILE, ENGINES, type TreeFile, type LoadedModelDir, type EngineChoice, type CombineRule } from './model-dir.js';
+export { readAli, readLabels, aliTargets, monoStates, LABELS_FILE, type AliLine } from './alignment-file.js';

@@ -9,6 +9,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { provenance, writeJsonAtomic, type Provenance } from '@kdasr/core';
 import type { FeatureMatrix } from './fbank.js';
 import { KaldiMatrixReader } from './kaldi-ark.js';
@@ -72,9 +73,27 @@ function readIndex(dir: string): ArchiveIndex {
   } catch (e) {
     throw new Error(`feature archive ${dir}: cannot read ${ARCHIVE_INDEX}: ${(e as Error).message}`);
   }
-  if (j.format !== 'kdasr-feature-archive' || j.version !== 1) throw new Error(`feature archive ${dir}: ${ARCHIVE_INDEX} is not a kdasr feature archive v1`);
+  if (j?.format !== 'kdasr-feature-archive' || j.version !== 1) throw new Error(`feature archive ${dir}: ${ARCHIVE_INDEX} is not a kdasr feature archive v1`);
+  // The index is outside bytes: check every number before it sizes an allocation or a read.
+  const r = indexSchema.safeParse(j);
+  if (!r.success) throw new Error(`feature archive ${dir}: ${ARCHIVE_INDEX}: ${z.prettifyError(r.error)}; the index is corrupt: re-extract`);
+  for (const [id, e] of Object.entries(j.entries)) {
+    const end = e.offset + e.rows * e.cols * 4;
+    if (!Number.isSafeInteger(end) || end > j.dataBytes)
+      throw new Error(`feature archive ${dir}: ${ARCHIVE_INDEX}: entries["${id}"] (offset ${e.offset}, ${e.rows}x${e.cols}) ends at byte ${end}, past dataBytes ${j.dataBytes}; the index is corrupt: re-extract`);
+  }
   return j;
 }
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const indexSchema = z.looseObject({
+  dtype: z.literal('float32'),
+  dataBytes: count,
+  entries: z.record(
+    z.string(),
+    z.looseObject({ offset: count, rows: count, cols: count.min(1), crc32: z.string().regex(/^[0-9a-f]{8}$/, 'must be 8 hex digits'), meta: z.record(z.string(), z.unknown()).optional() }),
+  ),
+});
 
 /**
  * A Kaldi feature source at `path`: `scp:FILE`, `ark:FILE`, a `.scp` or `.ark` file, or a directory with
@@ -151,6 +170,7 @@ export class FeatureArchive {
     if (existsSync(dir) && !statSync(dir).isDirectory())
       throw new Error(`feature archive ${dir}: is a file, not an archive directory (give a kdasr archive directory, a Kaldi feats.scp or .ark, or scp:FILE / ark:FILE)`);
     this.index = readIndex(dir);
+    if (!existsSync(join(dir, ARCHIVE_DATA))) throw new Error(`feature archive ${dir}: ${ARCHIVE_DATA} is missing (${ARCHIVE_INDEX} is there); re-extract`);
     this.fd = openSync(join(dir, ARCHIVE_DATA), 'r');
     const size = fstatSync(this.fd).size;
     if (size < this.index.dataBytes) {

@@ -63,7 +63,7 @@ export { loadGrammar, parseGrammar, generateSentences, grammarVocabulary, writeT
 export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, type FsddOptions, type FsddSummary } from './fsdd.js';
 export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
-export { corpusSegments, type SegmentJob, type CorpusSegmentOptions } from './segments.js';
+export { corpusSegments, type SegmentJob } from './segments.js';
 export {
   exportLhotse,
   importLhotse,
@@ -79,3 +79,4 @@ export {
   type LhotseImportOptions,
   type LhotseImportResult,
 } from './lhotse.js';
+export { readCorpusSplit, type CorpusInput, type CorpusSplit } from './corpus-input.js';

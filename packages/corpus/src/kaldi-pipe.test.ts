@@ -64,8 +64,8 @@ describe.skipIf(!sox)('Kaldi data dir with a piped wav.scp and segments (needs s
     expect(validateCorpus(pipedOut).problems.map(formatProblem)).toEqual([]);
 
     const ex = new FeatureExtractor({});
-    const jobsA = corpusSegments(pipedOut);
-    const jobsB = corpusSegments(plainOut);
+    const jobsA = corpusSegments({ corpus: pipedOut });
+    const jobsB = corpusSegments({ corpus: plainOut });
     expect(jobsA.map((j) => j.id)).toEqual(['u1', 'u2', 'u3', 'u4']);
     expect(jobsA.map((j) => j.source.type)).toEqual(['command', 'command', 'command', 'command']);
     for (let i = 0; i < jobsA.length; i++) {

@@ -3,12 +3,12 @@
  * recording's audio source and, for a segment of a longer recording, its start and end times. This is what
  * Kaldi's `extract-segments wav.scp segments ark:- | compute-fbank-feats` iterates over.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { segmentEndSec, type AudioSource } from '@kdasr/audio-features';
-import { MANIFEST_FILES, RecordingSchema, SupervisionSchema, readJsonl } from './manifest.js';
+import { readCorpusSplit, type CorpusInput, type CorpusSplit } from './corpus-input.js';
+import { MANIFEST_FILES } from './manifest.js';
 import { CorpusError } from './problems.js';
-import { readSplits, selectSplit, type SplitName } from './splits.js';
 import { recordingSource } from './validate.js';
 
 export interface SegmentJob {
@@ -22,32 +22,28 @@ export interface SegmentJob {
   channel?: number;
 }
 
-export interface CorpusSegmentOptions {
-  /** train, dev or test (from splits.json), or 'all' (default). */
-  split?: SplitName | 'all';
-}
-
 /**
- * Segment jobs of a corpus directory (recordings.jsonl + supervisions.jsonl [+ splits.json]), or of a
- * supervisions manifest file whose directory holds the recordings manifest.
+ * Segment jobs of one split, named as every command names it (readCorpusSplit): `{corpus, split}` (a split
+ * subdirectory, or speakers from splits.json, or `all`), `{corpus}` (a directory that is one split), or
+ * `{manifest}` (a supervisions.jsonl with recordings.jsonl beside it).
  */
-export function corpusSegments(path: string, opts: CorpusSegmentOptions = {}): SegmentJob[] {
-  if (!existsSync(path)) throw new CorpusError('cannot list corpus segments', [{ file: path, message: 'does not exist (give a corpus directory or its supervisions.jsonl)' }]);
-  const isDir = statSync(path).isDirectory();
-  const dir = isDir ? path : dirname(path);
-  const supFile = isDir ? join(dir, MANIFEST_FILES.supervisions) : path;
-  if (!isDir && basename(path) === MANIFEST_FILES.recordings)
-    throw new CorpusError('cannot list corpus segments', [{ file: path, message: `is a recordings manifest; give the corpus directory or ${MANIFEST_FILES.supervisions}` }]);
-  const recs = new Map(readJsonl(join(dir, MANIFEST_FILES.recordings), RecordingSchema).map((r) => [r.id, r]));
-  let sups = readJsonl(supFile, SupervisionSchema);
-  const split = opts.split ?? 'all';
-  if (split !== 'all') sups = selectSplit(sups, readSplits(join(dir, MANIFEST_FILES.splits)), split);
+export function corpusSegments(input: CorpusInput): SegmentJob[] {
+  let sp: CorpusSplit;
+  try {
+    sp = readCorpusSplit(input);
+  } catch (e) {
+    if (e instanceof CorpusError) throw e;
+    throw new CorpusError('cannot list corpus segments', [{ file: input.manifest ?? input.corpus ?? '(none)', message: (e as Error).message }]);
+  }
+  const recFile = join(sp.dir, MANIFEST_FILES.recordings);
+  if (!existsSync(recFile)) throw new CorpusError('cannot list corpus segments', [{ file: recFile, message: 'file does not exist (features need the recordings manifest)' }]);
+  const recs = new Map(sp.recordings.map((r) => [r.id, r]));
   const problems = [];
   const jobs: SegmentJob[] = [];
-  for (const s of sups) {
+  for (const s of sp.supervisions) {
     const r = recs.get(s.recordingId);
     if (!r) {
-      problems.push({ file: supFile, field: s.id, message: `recording "${s.recordingId}" is not in ${join(dir, MANIFEST_FILES.recordings)}` });
+      problems.push({ file: join(sp.dir, MANIFEST_FILES.supervisions), field: s.id, message: `recording "${s.recordingId}" is not in ${recFile}` });
       continue;
     }
     const recDur = r.numSamples / r.sampleRateHz;
@@ -56,11 +52,11 @@ export function corpusSegments(path: string, opts: CorpusSegmentOptions = {}): S
       id: s.id,
       recordingId: r.id,
       speaker: s.speaker,
-      source: recordingSource(dir, r),
+      source: recordingSource(sp.dir, r),
       ...(whole ? {} : { segment: { startSec: s.startSec, endSec: segmentEndSec(s.startSec, s.durationSec) } }),
       ...(s.channel !== undefined ? { channel: s.channel } : {}),
     });
   }
-  if (problems.length) throw new CorpusError(`cannot list the segments of ${path}`, problems);
+  if (problems.length) throw new CorpusError(`cannot list the segments of ${sp.source}`, problems);
   return jobs;
 }

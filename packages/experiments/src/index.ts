@@ -9,3 +9,4 @@ export { studentSpecs, smallDataIndices, type StudentSpec, type ModelRecord } fr
 export { readScore, type SystemScore } from './asr/score.js';
 export { collectResults, renderMarkdown, formatTables, readResults, PAPER, type AsrResults } from './asr/report.js';
 export * from './specialists/index.js';
+export * from './pipeline/index.js';

@@ -122,3 +122,38 @@ describe('stage outputs', () => {
     expect(readFileSync(join(d, 'out', 'u0'), 'utf8')).toBe('2');
   });
 });
+
+describe('experiment directory lock', () => {
+  it('a second run into an experiment dir held by another process fails at once with the lock message; released after', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createRequire } = await import('node:module');
+    const { existsSync } = await import('node:fs');
+    const dir = tmp();
+    const code = `const { runStages } = await import(${JSON.stringify(new URL('./stages.ts', import.meta.url).href)});
+await runStages([{ name: 'slow', description: 'holds the dir', configSlice: () => 0, run: async () => { process.stdout.write('running\\n'); await new Promise((r) => setTimeout(r, 60_000)); } }], {}, { expDir: ${JSON.stringify(dir)}, log: () => {} });`;
+    const child = spawn(process.execPath, ['--conditions=@kdasr/source', '--import', createRequire(import.meta.url).resolve('tsx'), '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((res, rej) => {
+        child.stdout!.on('data', (d) => String(d).includes('running') && res());
+        child.on('exit', (c) => rej(new Error(`stage runner exited ${c} early`)));
+      });
+      const t0 = Date.now();
+      await expect(runStages(stages(dir), { a: 1, b: 1 }, { expDir: dir, ...quiet })).rejects.toThrow(new RegExp(`^${dir} is in use by pid ${child.pid} \\(command .*\\) since `));
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(count(dir, 'one')).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    expect(existsSync(join(dir, '.kdasr.lock'))).toBe(false);
+    await runStages(stages(dir), { a: 1, b: 1 }, { expDir: dir, ...quiet });
+    expect(count(dir, 'three')).toBe(1);
+    expect(existsSync(join(dir, '.kdasr.lock'))).toBe(false);
+  });
+
+  it('refuses a stage name that is not a safe file name', async () => {
+    const dir = tmp();
+    const bad: Stage<Cfg>[] = [{ name: '../escape', description: '', configSlice: () => 0, run: async () => 0 }];
+    await expect(runStages(bad, { a: 0, b: 0 }, { expDir: dir, ...quiet })).rejects.toThrow(/stage name .*"\.\.\/escape" contains "\/"/);
+  });
+});

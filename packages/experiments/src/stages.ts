@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { provenance, writeJsonAtomic } from '@kdasr/core';
-import { formatDuration } from '@kdasr/mnist';
+import { assertSafeId, formatDuration, provenance, withDirectoryLock, writeJsonAtomic } from '@kdasr/core';
 
 export interface StageContext {
   /** The recipe's output directory (exp/<recipe>-<preset>). */
@@ -121,9 +120,15 @@ function firstStaleAncestor<C>(stages: readonly Stage<C>[], name: string, hashes
 /**
  * Run stages in order. Stages before `stage` are not run, but must be complete when a stage in range reads them.
  * Each finished stage writes done/<name>.json atomically, so a kill mid-stage leaves it incomplete (rerun).
+ * The run holds the lock on expDir: a second run into the same directory fails at once, naming this one.
  */
 export async function runStages<C>(stages: readonly Stage<C>[], config: C, options: RunStagesOptions): Promise<StageOutcome[]> {
+  return withDirectoryLock(options.expDir, { command: process.argv.slice(1).join(' ') }, () => runStagesLocked(stages, config, options));
+}
+
+async function runStagesLocked<C>(stages: readonly Stage<C>[], config: C, options: RunStagesOptions): Promise<StageOutcome[]> {
   const log = options.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  for (const s of stages) assertSafeId(s.name, 'stage name (it names done/NAME.json)');
   const first = resolveStageIndex(stages, options.stage, '--stage', 0);
   const last = resolveStageIndex(stages, options.stopStage, '--stop-stage', stages.length - 1);
   if (first > last) throw new Error(`--stage ${options.stage} comes after --stop-stage ${options.stopStage}`);

@@ -19,6 +19,7 @@ import {
 } from '@kdasr/corpus';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
+import { lockDirectory } from '@kdasr/core';
 
 const HELP = `usage: kdasr corpus <subcommand> [options]
 
@@ -37,7 +38,9 @@ const HELP = `usage: kdasr corpus <subcommand> [options]
                                        (file/command sources; word and phone alignments under "alignment")
   import-lhotse SRC --out DIR          read lhotse manifests (.jsonl.gz, .jsonl or a .json array): SRC is a
         [--recordings F --supervisions F]  directory with one *recordings* and one *supervisions* file, or give both
-  librispeech --src ROOT --out DIR     import a LibriSpeech-style tree (FLAC is converted with sox when installed)
+  librispeech --src ROOT --out DIR [--no-flac]
+                                       import a LibriSpeech-style tree (FLAC is converted with sox when installed;
+                                       --no-flac: report FLAC files instead of converting them)
   validate DIR [--rate HZ] [--no-audio]  list every problem in a corpus directory (exit 1 if any)
   text [--dir DIR]                     regenerate prompts.txt and lm-heldout.txt from grammar.txt (data/corpus-text)`;
 
@@ -93,6 +96,7 @@ export const command: Command = {
       console.log(HELP);
       return values.help ? 0 : 2;
     }
+    if (values.out) lockDirectory(values.out, { command: ['kdasr', 'corpus', ...argv].join(' ') }); // one writer per --out; released at exit
     switch (sub) {
       case 'synth': {
         const preset = need(sub, 'preset', values.preset);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '@kdasr/core';
+import { Logger, Rng, lockDirectory } from '@kdasr/core';
 import {
   FeatureArchive,
   FeatureArchiveWriter,
@@ -15,7 +15,7 @@ import {
   type AudioSource,
   type FeaturePipelineConfig,
 } from '@kdasr/audio-features';
-import { CorpusError, corpusSegments, type SplitName } from '@kdasr/corpus';
+import { CorpusError, corpusSegments } from '@kdasr/corpus';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
 
@@ -34,8 +34,9 @@ inputs (one of):
   --corpus DIR     a kdasr corpus (recordings.jsonl + supervisions.jsonl, e.g. from kdasr corpus kaldi):
                    one feature matrix per supervision, cut from its recording as Kaldi's extract-segments does
                    (sample = trunc(time x rate)); recordings may be files or commands
-  --split NAME     with --corpus: train, dev or test (speakers from DIR/splits.json), or all (default)
-  --manifest FILE  a supervisions.jsonl (its directory holds recordings.jsonl), as --corpus
+  --split NAME     with --corpus, as train/align/decode take it: DIR/NAME/ when it holds manifests (FSDD's
+                   connected/train), else the speakers DIR/splits.json lists under NAME; all = everything
+  --manifest FILE  a supervisions.jsonl (its directory holds recordings.jsonl), instead of --corpus
 
 options:
   --config FILE    JSON pipeline config {"kind": "fbank"|"mfcc", "options": {...}, "waveformScale": 32768,
@@ -114,54 +115,34 @@ export function readUtteranceList(file: string): Job[] {
   return jobs;
 }
 
-/** Jobs of a corpus directory (or supervisions manifest): one per supervision, segments cut Kaldi's way. */
-function corpusJobs(path: string, split: string | undefined): Job[] {
-  if (split !== undefined && !['train', 'dev', 'test', 'all'].includes(split)) throw new CliError(`features: --split is "${split}"; expected train, dev, test or all`);
+/** Jobs of a corpus split (readCorpusSplit's naming, as train/align/decode): one per supervision, segments cut Kaldi's way. */
+function corpusJobs(input: { corpus?: string; split?: string; manifest?: string }): Job[] {
   try {
-    return corpusSegments(path, { split: split as SplitName | 'all' | undefined });
+    return corpusSegments(input);
   } catch (e) {
     if (e instanceof CorpusError) throw new CliError(`features: ${e.message}`);
     throw e;
   }
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '--';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-/** A progress bar on a TTY; periodic plain lines otherwise (logs, CI). */
+/** @kdasr/core's progress line (redrawn on a TTY, plain lines otherwise, JSON with --log-json). */
 class Progress {
-  private start = Date.now();
-  // ETA from the rate since the first result, so worker start-up does not inflate it.
-  private first: { at: number; done: number } | null = null;
-  private lastLine = 0;
-  private tty = Boolean(process.stderr.isTTY);
-  constructor(private total: number) {}
+  private readonly logger = new Logger('features');
+  private readonly p;
+  constructor(total: number) {
+    this.p = this.logger.progress(total, { unit: 'utterances', rateUnit: 'utt' });
+  }
 
-  update(done: number, failed: number, force = false): void {
-    const now = Date.now();
-    const elapsed = (now - this.start) / 1000;
-    if (!this.first && done > 0) this.first = { at: now, done };
-    const rate = this.first && done > this.first.done ? (done - this.first.done) / ((now - this.first.at) / 1000) : 0;
-    const eta = done >= this.total ? 0 : rate > 0 ? (this.total - done) / rate : Infinity;
-    const pct = this.total ? (100 * done) / this.total : 100;
-    if (this.tty) {
-      if (!force && now - this.lastLine < 100) return;
-      const width = 30;
-      const fill = Math.round((width * pct) / 100);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${this.total} ${pct.toFixed(0)}% ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? ` ${failed} failed` : ''}  `);
-    } else {
-      if (!force && now - this.lastLine < 10_000) return;
-      process.stderr.write(`features: ${done}/${this.total} (${pct.toFixed(0)}%) elapsed ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? `, ${failed} failed` : ''}\n`);
-    }
-    this.lastLine = now;
+  update(done: number, failed: number): void {
+    this.p.update(done, failed);
+  }
+
+  breakLine(): void {
+    this.logger.breakLine();
   }
 
   end(): void {
-    if (this.tty) process.stderr.write('\n');
+    this.p.end();
   }
 }
 
@@ -223,7 +204,8 @@ interface ExtractFlags {
 async function extract(values: ExtractFlags): Promise<number> {
   const inputs = [values.input, values.corpus, values.manifest].filter((x) => x !== undefined);
   if (inputs.length !== 1 || !values.out) throw new CliError(`features: give one of --input, --corpus and --manifest, and --out\n\n${help}`);
-  if (values.split !== undefined && values.corpus === undefined && values.manifest === undefined) throw new CliError('features: --split goes with --corpus or --manifest');
+  if (values.split !== undefined && values.corpus === undefined) throw new CliError('features: --split goes with --corpus');
+  lockDirectory(values.out, { command: ['kdasr', 'features', ...Object.entries(values).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v)]))].join(' ') }); // one writer per --out; released at exit
   const config = loadConfig(values.config);
   const jobsN = values.jobs === undefined ? Math.min(8, availableParallelism()) : Number(values.jobs);
   if (!Number.isInteger(jobsN) || jobsN < 1) throw new CliError(`features: --jobs must be a positive integer, got ${values.jobs}`);
@@ -232,7 +214,7 @@ async function extract(values: ExtractFlags): Promise<number> {
   const maxFailures = values['max-failures'] === undefined ? (values.strict ? 0 : Infinity) : Number(values['max-failures']);
   if (!(Number.isInteger(maxFailures) || maxFailures === Infinity) || maxFailures < 0)
     throw new CliError(`features: --max-failures must be a non-negative integer, got ${values['max-failures']}`);
-  const all = values.input !== undefined ? readUtteranceList(values.input) : corpusJobs((values.corpus ?? values.manifest)!, values.split);
+  const all = values.input !== undefined ? readUtteranceList(values.input) : corpusJobs({ corpus: values.corpus, split: values.split, manifest: values.manifest });
   let writer: FeatureArchiveWriter;
   try {
     writer = FeatureArchiveWriter.open(values.out, { config, commitEvery: 100 });
@@ -293,7 +275,7 @@ async function extract(values: ExtractFlags): Promise<number> {
               seconds += m.durationSec;
             } else {
               failures.push({ id: m.id, message: m.message });
-              progress.end();
+              progress.breakLine();
               process.stderr.write(`features: skipped ${m.id}: ${m.message}\n`);
               if (values.strict) fatal = new Error(`--strict: ${m.id}: ${m.message}`);
             }
@@ -315,7 +297,7 @@ async function extract(values: ExtractFlags): Promise<number> {
     for (const w of workers) if (w.exitCode === null) w.kill();
     process.removeListener('SIGINT', onSigint);
     writer.close();
-    progress.update(done, failures.length, true);
+    progress.update(done, failures.length);
     progress.end();
   }
   const wall = (performance.now() - t0) / 1000;
