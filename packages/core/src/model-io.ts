@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readSidecar, SIDECAR_FILE, writeDirAtomic, writeFileAtomic, type Sidecar } from '@kdasr/base';
+import { idProblem, readSidecar, SIDECAR_FILE, writeDirAtomic, writeFileAtomic, type Sidecar } from '@kdasr/base';
 
 /**
  * Save a LayersModel in the TF.js layers format (model.json + weights.bin, loadable unchanged by
@@ -45,13 +45,18 @@ export async function loadModel(dir: string): Promise<{ model: tfl.LayersModel; 
   } catch (e) {
     throw new Error(`loadModel: ${modelPath} is not valid JSON (${(e as Error).message})`);
   }
-  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest))
+  if (!modelJson?.modelTopology || !Array.isArray(modelJson.weightsManifest))
     throw new Error(`loadModel: ${modelPath} lacks modelTopology or weightsManifest; not a TF.js layers model`);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest) {
+  for (const [g, group] of modelJson.weightsManifest.entries()) {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw new Error(`loadModel: ${modelPath}: weightsManifest[${g}] needs "paths" and "weights" arrays; not a TF.js layers model`);
     specs.push(...group.weights);
     for (const p of group.paths) {
+      // Weight files live in the model directory: a path component would read outside it.
+      const bad = typeof p === 'string' ? idProblem(p) : 'is not a string';
+      if (bad) throw new Error(`loadModel: ${modelPath}: weightsManifest[${g}].paths entry ${JSON.stringify(p)} ${bad}; weight files must sit beside model.json`);
       const wp = join(dir, p);
       if (!existsSync(wp)) throw new Error(`loadModel: weights file ${wp} named in ${modelPath} is missing`);
       buffers.push(readFileSync(wp));
@@ -64,9 +69,22 @@ export async function loadModel(dir: string): Promise<{ model: tfl.LayersModel; 
     joined.set(b, off);
     off += b.length;
   }
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: joined.buffer }),
-  );
+  // The manifest sizes the reads tfjs makes into the weight bytes: check it covers them exactly.
+  let expected = 0;
+  for (const [i, w] of specs.entries()) {
+    const bytesPer = w && ({ float32: 4, int32: 4, bool: 1 } as Record<string, number>)[w.dtype];
+    const count = w && Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? w.shape.reduce((a, b) => a * b, 1) : NaN;
+    if (!bytesPer || w.quantization || typeof w.name !== 'string' || !Number.isSafeInteger(count))
+      throw new Error(`loadModel: ${modelPath}: weight ${i} (${JSON.stringify(w?.name)}) needs a name, a float32/int32/bool dtype and a shape of non-negative integers`);
+    expected += count * bytesPer;
+  }
+  if (expected !== total) throw new Error(`loadModel: ${modelPath}: the manifest describes ${expected} bytes of weights but the weight files hold ${total}; the model directory is corrupt`);
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: joined.buffer }));
+  } catch (e) {
+    throw new Error(`loadModel: ${modelPath}: TF.js cannot build the model (${(e as Error).message}); the model directory is corrupt`);
+  }
   const sidecarPath = join(dir, SIDECAR_FILE);
   const sidecar = existsSync(sidecarPath) ? readSidecar(dir) : null;
   return { model, sidecar };

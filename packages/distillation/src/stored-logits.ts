@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { SIDECAR_FILE, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
+import { SIDECAR_FILE, idProblem, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
 import { ModelTeacher } from './teachers.js';
 import { softmaxRowsHost } from './losses.js';
 import { checkTemperature, firstNonFinite } from './validate.js';
@@ -224,6 +224,73 @@ interface LoadedChunk {
 }
 
 /**
+ * The index is outside bytes: check every count, size and file name before it sizes an allocation, a read or a
+ * path, so a corrupt or hostile index fails here with the field named instead of deep inside a gather.
+ */
+function checkIndexShape(index: TeacherLogitsIndex, path: string, where: string): void {
+  const fail = (field: string, what: string): never => {
+    throw new Error(`${where}: ${path}: ${field} ${what}; the artifact is corrupt: rewrite it (kdasr teacher-logits)`);
+  };
+  const posInt = (v: unknown, field: string) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : fail(field, `must be a positive integer, got ${JSON.stringify(v)}`));
+  if (typeof index !== 'object' || index === null) fail('the index', 'is not a JSON object');
+  if (index.format !== 'kdasr-teacher-logits' || index.version !== 1) return; // the caller names the format
+  posInt(index.numExamples, 'numExamples');
+  const c = posInt(index.numClasses, 'numClasses');
+  // Top-k chunk sizes do not depend on numClasses, so bound it (each gathered row allocates numClasses floats) and
+  // check it against the sidecar the writer left beside the index.
+  if (c > MAX_STORED_CLASSES) fail('numClasses', `is ${c}, above the ${MAX_STORED_CLASSES} this reader accepts`);
+  const side = sidecarFacts(join(dirname(path), SIDECAR_FILE));
+  for (const key of ['numClasses', 'numExamples', 'layout', 'topK'] as const)
+    if (side && key in side && side[key] !== (index[key] ?? null)) fail(key, `is ${JSON.stringify(index[key])} but ${SIDECAR_FILE} says ${JSON.stringify(side[key])}`);
+  const chunkRows = posInt(index.chunkRows, 'chunkRows');
+  if (index.layout !== 'dense' && index.layout !== 'topk') fail('layout', `must be "dense" or "topk", got ${JSON.stringify(index.layout)}`);
+  if (index.layout === 'topk') {
+    const k = posInt(index.topK, 'topK');
+    if (k >= c) fail('topK', `must be below numClasses ${c}, got ${k}`);
+  }
+  if (!Array.isArray(index.chunks)) fail('chunks', 'must be an array');
+  const perRow = index.layout === 'dense' ? 4 * c : 8 * index.topK! + 4;
+  index.chunks.forEach((ch, i) => {
+    const f = `chunks[${i}]`;
+    if (typeof ch !== 'object' || ch === null) fail(f, 'must be an object');
+    const p = typeof ch.file === 'string' ? idProblem(ch.file) : 'is not a string';
+    if (p !== null) fail(`${f}.file`, `${JSON.stringify(ch.file)} ${p} (chunk files live in the artifact directory)`);
+    const rows = posInt(ch.rows, `${f}.rows`);
+    // gatherLogits finds example e in chunk floor(e / chunkRows): every chunk but the last must be full.
+    if (rows > chunkRows || (i < index.chunks.length - 1 && rows !== chunkRows)) fail(`${f}.rows`, `is ${rows}; every chunk but the last holds chunkRows ${chunkRows}`);
+    if (ch.bytes !== rows * perRow) fail(`${f}.bytes`, `is ${JSON.stringify(ch.bytes)}, expected ${rows * perRow} for ${rows} ${index.layout} rows`);
+    if (typeof ch.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(ch.sha256)) fail(`${f}.sha256`, 'must be 64 hex digits');
+  });
+}
+
+const MAX_STORED_CLASSES = 1 << 20;
+
+/** The shape facts writeTeacherLogits records in the sidecar's metrics, or null when there is no readable sidecar. */
+function sidecarFacts(path: string): Record<string, unknown> | null {
+  try {
+    const m = (JSON.parse(readFileSync(path, 'utf8')) as { metrics?: Record<string, unknown> }).metrics;
+    return m && typeof m === 'object' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stored values must be finite and top-k class indices in range, or a gather would return wrong numbers silently. */
+function checkChunkValues(ch: LoadedChunk, numClasses: number, path: string): void {
+  for (const [name, a] of [
+    ['logits', ch.dense],
+    ['top-k values', ch.values],
+    ['tail fill', ch.fill],
+  ] as const) {
+    const bad = a ? firstNonFinite(a) : -1;
+    if (bad >= 0) throw new Error(`StoredLogitsTeacher: ${path}: ${name} entry ${bad} is ${a![bad]}; the artifact is corrupt: rewrite it`);
+  }
+  if (ch.idx)
+    for (let j = 0; j < ch.idx.length; j++)
+      if (ch.idx[j] < 0 || ch.idx[j] >= numClasses) throw new Error(`StoredLogitsTeacher: ${path}: top-k class index ${ch.idx[j]} at entry ${j} is outside [0, ${numClasses}); the artifact is corrupt: rewrite it`);
+}
+
+/**
  * Teacher logits read back from a writeTeacherLogits directory, looked up by HostBatch.indices. Only a few chunks
  * are held in memory at once (LRU), so transfer sets larger than memory work; shuffled batches touch many chunks,
  * so pick chunkRows and cacheChunks with the access pattern in mind.
@@ -250,12 +317,18 @@ export class StoredLogitsTeacher implements Teacher {
     const where = 'StoredLogitsTeacher.open';
     const path = join(dir, TEACHER_LOGITS_INDEX);
     if (!existsSync(path)) throw new Error(`${where}: ${path} does not exist; expected a directory written by writeTeacherLogits`);
-    const index = JSON.parse(readFileSync(path, 'utf8')) as TeacherLogitsIndex;
+    let index: TeacherLogitsIndex;
+    try {
+      index = JSON.parse(readFileSync(path, 'utf8')) as TeacherLogitsIndex;
+    } catch (e) {
+      throw new Error(`${where}: cannot read ${path}: ${(e as Error).message}; the artifact is corrupt: rewrite it (kdasr teacher-logits)`);
+    }
+    checkIndexShape(index, path, where);
     if (index.format !== 'kdasr-teacher-logits' || index.version !== 1)
       throw new Error(`${where}: ${path} has format ${String(index.format)} v${String(index.version)}, expected kdasr-teacher-logits v1`);
-    if (index.dtype !== 'float32') throw new Error(`${where}: unsupported dtype ${String(index.dtype)}`);
+    if (index.dtype !== 'float32') throw new Error(`${where}: ${path}: unsupported dtype ${String(index.dtype)} (only float32)`);
     const rows = index.chunks.reduce((s, ch) => s + ch.rows, 0);
-    if (rows !== index.numExamples) throw new Error(`${where}: chunks hold ${rows} rows but the index says ${index.numExamples}`);
+    if (rows !== index.numExamples) throw new Error(`${where}: ${path}: chunks hold ${rows} rows but numExamples is ${index.numExamples}; the artifact is corrupt`);
     const cacheChunks = options.cacheChunks === 'all' ? Math.max(1, index.chunks.length) : (options.cacheChunks ?? 4);
     if (!Number.isInteger(cacheChunks) || cacheChunks <= 0) throw new Error(`${where}: cacheChunks must be a positive integer, got ${cacheChunks}`);
     return new StoredLogitsTeacher(dir, index, cacheChunks, options.verifyChecksums ?? true);
@@ -270,7 +343,12 @@ export class StoredLogitsTeacher implements Teacher {
     }
     const meta = this.index.chunks[i];
     const path = join(this.dir, meta.file);
-    const buf = readFileSync(path);
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch (e) {
+      throw new Error(`StoredLogitsTeacher: cannot read chunk ${i} (${(e as Error).message}); the artifact in ${this.dir} is incomplete: rewrite it`);
+    }
     if (buf.byteLength !== meta.bytes) throw new Error(`StoredLogitsTeacher: ${path} has ${buf.byteLength} bytes, index says ${meta.bytes}`);
     // Checked once per load: hashing costs about as much as reading the chunk.
     if (this.verify && sha256(buf) !== meta.sha256) throw new Error(`StoredLogitsTeacher: checksum mismatch for ${path}; the artifact is corrupt`);
@@ -286,6 +364,7 @@ export class StoredLogitsTeacher implements Teacher {
         fill: new Float32Array(ab, r * k * 8, r),
       };
     }
+    checkChunkValues(loaded, this.numClasses, path);
     this.chunkLoads++;
     this.cache.set(i, loaded);
     if (this.cache.size > this.cacheChunks) this.cache.delete(this.cache.keys().next().value!);

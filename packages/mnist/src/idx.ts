@@ -17,16 +17,22 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** Decompress when the bytes are gzipped (detected by magic bytes, not by file name). */
-export function maybeGunzip(bytes: Uint8Array, name: string): Uint8Array {
+export function maybeGunzip(bytes: Uint8Array, name: string, maxBytes = MAX_IDX_BYTES): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
-    return new Uint8Array(gunzipSync(bytes));
+    // Bounded: a small corrupt or hostile .gz must not inflate into gigabytes.
+    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: maxBytes }));
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`${name}: gzip data inflates past ${maxBytes} bytes, more than any IDX file kdasr reads; the file is not MNIST-like data`);
     throw new Error(
       `${name}: gzip data is corrupt or truncated (${(e as Error).message}); re-copy or re-download the file`,
     );
   }
 }
+
+/** Largest decompressed IDX accepted (MNIST's training images are 47 MB). */
+export const MAX_IDX_BYTES = 1 << 30;
 
 /**
  * Parse an IDX file of uint8 elements with `expectedDims` dimensions. `name` is used in every error message, so

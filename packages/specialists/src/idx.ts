@@ -12,9 +12,10 @@ export function readIdxUbyte(path: string): { shape: number[]; data: Uint8Array 
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new Error(`readIdxUbyte: ${path} is not an IDX file (bad magic)`);
   if (buf[2] !== 0x08) throw new Error(`readIdxUbyte: ${path} has data type 0x${buf[2].toString(16)}; only unsigned bytes (0x08) are supported`);
   const ndim = buf[3];
+  const offset = 4 + 4 * ndim;
+  if (buf.length < offset) throw new Error(`readIdxUbyte: ${path} is truncated: ${buf.length} bytes, but a ${ndim}-dimensional IDX header needs ${offset}`);
   const shape: number[] = [];
   for (let i = 0; i < ndim; i++) shape.push(buf.readUInt32BE(4 + 4 * i));
-  const offset = 4 + 4 * ndim;
   const count = shape.reduce((a, b) => a * b, 1);
   if (buf.length !== offset + count) throw new Error(`readIdxUbyte: ${path} has ${buf.length - offset} data bytes, header says ${count}`);
   return { shape, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, count) };
