@@ -61,7 +61,7 @@ export { alignmentFromEvents, synthesiseUtterance, AlignmentError, type SampleAl
 export { synthCorpus, planCorpus, PRESETS, OUTPUT_RATE_HZ, type Preset, type SynthOptions, type SynthSummary, type CorpusPlan } from './synth-corpus.js';
 export { loadGrammar, parseGrammar, generateSentences, grammarVocabulary, writeTextSources, readTextSources, DEFAULT_TEXT_DIR, type Grammar } from './text.js';
 export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, type FsddOptions, type FsddSummary } from './fsdd.js';
-export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
+export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type KaldiImportOptions, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
 export { corpusSegments, type SegmentJob } from './segments.js';
 export {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeatureExtractor, featuresFromSource, kaldiSegmentSamples, readWav } from '@kdasr/audio-features';
@@ -96,6 +96,13 @@ describe.skipIf(!sox)('Kaldi data dir with a piped wav.scp and segments (needs s
     const d = kaldiDir('failing', `r1 sox ${join(audio, 'nope.flac')} -t wav - |\nr2 false |\n`);
     expect(() => importKaldiDir(d)).toThrow(/wav\.scp:1: r1: recording r1 \(.*wav\.scp:1\): the command `sox .*nope\.flac -t wav -` exited with status 2/);
     expect(() => importKaldiDir(d)).toThrow(/wav\.scp:2: r2: recording r2 \(.*\): the command `false` exited with status 1/);
+  });
+
+  it('runCommands: false reports piped entries instead of running them', () => {
+    const marker = join(t.dir, 'ran');
+    const d = kaldiDir('refused', `r1 touch ${marker} |\nr2 touch ${marker} |\n`);
+    expect(() => importKaldiDir(d, undefined, { runCommands: false })).toThrow(/wav\.scp:1: r1: recording r1: "touch .*ran \|" is a piped command and running commands is turned off/);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('a command failing at feature time names the utterance and the command', () => {

@@ -82,7 +82,15 @@ function audioFacts(path: string, where: Problem): { sampleRateHz: number; numSa
   }
 }
 
-export function importKaldiDir(src: string, outDir?: string): ImportResult {
+export interface KaldiImportOptions {
+  /**
+   * Run `wav.scp` entries ending in `|` (default true, as Kaldi does). False reports each one as a problem
+   * instead: for data dirs from untrusted sources, and for fuzzing (random text must not reach a shell).
+   */
+  runCommands?: boolean;
+}
+
+export function importKaldiDir(src: string, outDir?: string, opts: KaldiImportOptions = {}): ImportResult {
   const problems: Problem[] = [];
   const f = (n: string) => join(src, n);
   const wavScp = readTable(f('wav.scp'), problems, true);
@@ -96,6 +104,10 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
     const spec = row.rest.trim();
     const command = kaldiPipeCommand(spec);
     if (command !== null) {
+      if (opts.runCommands === false) {
+        problems.push({ file: f('wav.scp'), line: row.line, field: row.key, message: `recording ${row.key}: "${spec}" is a piped command and running commands is turned off; run it yourself to write a wav file and list that path` });
+        continue;
+      }
       // As Kaldi does: the line is a shell command writing the WAV to stdout. Run it once for the header facts.
       try {
         const a = readCommandWav(command, `recording ${row.key} (${f('wav.scp')}:${row.line})`);
