@@ -50,3 +50,5 @@ export {
   type TreeQuestion,
 } from './tree.js';
 export { acousticSidecar, type AcousticSidecar, type AcousticSidecarMeta } from './sidecar.js';
+export { readTree, loadModelDir, ensembleMembers, TREE_FILE, ENGINES, type TreeFile, type LoadedModelDir, type EngineChoice, type CombineRule } from './model-dir.js';
+export { readAli, readLabels, aliTargets, monoStates, LABELS_FILE, type AliLine } from './alignment-file.js';

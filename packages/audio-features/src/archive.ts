@@ -7,12 +7,13 @@
  * ignored by readers and overwritten by the next writer, so an interrupted run never corrupts the archive.
  * One writer at a time (the CLI's parent process); any number of readers.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { z } from 'zod';
 import { provenance, writeJsonAtomic, type Provenance } from '@kdasr/core';
 import type { FeatureMatrix } from './fbank.js';
+import { KaldiMatrixReader } from './kaldi-ark.js';
 import { writeNpy, writeNpyParts } from './npy.js';
 
 export const ARCHIVE_DATA = 'feats.bin';
@@ -84,12 +85,80 @@ const indexSchema = z.looseObject({
   ),
 });
 
-/** Read-only, random access by id, streaming in batches. */
+/**
+ * A Kaldi feature source at `path`: `scp:FILE`, `ark:FILE`, a `.scp` or `.ark` file, or a directory with
+ * feats.scp and no kdasr index.json (a Kaldi data dir). Null when `path` is none of these.
+ */
+function openKaldiSource(path: string): { reader: KaldiMatrixReader; dir: string } | null {
+  const m = /^(scp|ark):(.+)$/.exec(path);
+  let kind: 'scp' | 'ark' | null = m ? (m[1] as 'scp' | 'ark') : null;
+  let file = m ? m[2] : path;
+  if (!kind) {
+    if (!existsSync(path)) return null;
+    if (statSync(path).isDirectory()) {
+      if (existsSync(join(path, ARCHIVE_INDEX)) || !existsSync(join(path, 'feats.scp'))) return null;
+      kind = 'scp';
+      file = join(path, 'feats.scp');
+    } else if (/\.scp$/i.test(path)) kind = 'scp';
+    else if (/\.ark$/i.test(path)) kind = 'ark';
+    else return null;
+  }
+  return { reader: kind === 'scp' ? KaldiMatrixReader.fromScp(file) : KaldiMatrixReader.fromArk(file), dir: dirname(file) };
+}
+
+/**
+ * The index of a Kaldi source. Kaldi archives carry no feature config: it comes from a kdasr index.json beside
+ * the scp (when kdasr wrote it), else a Kaldi `frame_shift` file (seconds), else Kaldi's defaults (25 ms / 10 ms).
+ */
+function kaldiIndex(reader: KaldiMatrixReader, dir: string): ArchiveIndex {
+  let sibling: ArchiveIndex | null = null;
+  try {
+    sibling = existsSync(join(dir, ARCHIVE_INDEX)) ? readIndex(dir) : null;
+  } catch {
+    sibling = null;
+  }
+  let config: unknown = sibling?.config;
+  if (config === undefined) {
+    const fs = join(dir, 'frame_shift');
+    const shift = existsSync(fs) ? Number(readFileSync(fs, 'utf8').trim()) : NaN;
+    config = { kind: 'fbank', options: Number.isFinite(shift) && shift > 0 ? { frameShiftMs: shift * 1000 } : {} };
+  }
+  const entries: Record<string, ArchiveEntry> = {};
+  for (const [key, h] of reader.headers) {
+    const meta = sibling?.entries[key]?.meta;
+    entries[key] = { offset: h.offset, rows: h.rows, cols: h.cols, crc32: '', meta: { ...(meta ?? {}), kaldi: `${h.file}:${h.offset}`, kaldiType: h.kind } };
+  }
+  return {
+    format: 'kdasr-feature-archive',
+    version: 1,
+    dtype: 'float32',
+    dataBytes: 0,
+    config,
+    provenance: sibling?.provenance ?? provenance({ backend: 'none' }),
+    updatedAt: new Date().toISOString(),
+    entries,
+  };
+}
+
+/**
+ * Read-only, random access by id, streaming in batches. Opens a kdasr archive directory, or a Kaldi feature
+ * source (feats.scp, an ark, or a Kaldi data dir with feats.scp), which then reads the same way.
+ */
 export class FeatureArchive {
   readonly index: ArchiveIndex;
   private fd: number;
+  private kaldi: KaldiMatrixReader | null = null;
 
   private constructor(readonly dir: string) {
+    const k = openKaldiSource(dir);
+    if (k) {
+      this.kaldi = k.reader;
+      this.index = kaldiIndex(k.reader, k.dir);
+      this.fd = -1;
+      return;
+    }
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new Error(`feature archive ${dir}: is a file, not an archive directory (give a kdasr archive directory, a Kaldi feats.scp or .ark, or scp:FILE / ark:FILE)`);
     this.index = readIndex(dir);
     if (!existsSync(join(dir, ARCHIVE_DATA))) throw new Error(`feature archive ${dir}: ${ARCHIVE_DATA} is missing (${ARCHIVE_INDEX} is there); re-extract`);
     this.fd = openSync(join(dir, ARCHIVE_DATA), 'r');
@@ -126,6 +195,7 @@ export class FeatureArchive {
   /** The matrix for `id`; checks its CRC unless verify is false. */
   get(id: string, opts: { verify?: boolean } = {}): FeatureMatrix {
     const e = this.entry(id);
+    if (this.kaldi) return this.kaldi.get(id);
     const data = new Float32Array(e.rows * e.cols);
     const b = bytesOf(data);
     let got = 0;
@@ -180,9 +250,15 @@ export class FeatureArchive {
     writeJsonAtomic(`${path}.json`, { npy: path, rows, cols, utterances: rowsOf });
   }
 
+  /** Whether this reads a Kaldi feats.scp / ark rather than a kdasr archive. */
+  get isKaldi(): boolean {
+    return this.kaldi !== null;
+  }
+
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    this.kaldi?.close();
   }
 }
 

@@ -46,3 +46,31 @@ export { FeatureArchive, FeatureArchiveWriter, crc32, ARCHIVE_DATA, ARCHIVE_INDE
 export { writeNpy, readNpy, npyHeader } from './npy.js';
 export { FeatureExtractor } from './pipeline-file.js';
 export { WaveformFeatureExtractor, FeaturePipelineConfigSchema, parsePipelineConfig, type FeaturePipelineConfig, type ExtractResult } from './pipeline.js';
+export {
+  KaldiMatrixReader,
+  KaldiArkWriter,
+  KaldiArkError,
+  readKaldiScp,
+  parseKaldiMatrixHeader,
+  decodeKaldiMatrix,
+  encodeKaldiFloatMatrix,
+  encodeKaldiDoubleMatrix,
+  kaldiCmvnStats,
+  writeKaldiFeatureDir,
+  type KaldiMatrixHeader,
+  type KaldiMatrixKind,
+  type KaldiScpEntry,
+  type KaldiExportOptions,
+} from './kaldi-ark.js';
+export {
+  readAudioSource,
+  featuresFromSource,
+  readCommandWav,
+  runAudioCommand,
+  kaldiPipeCommand,
+  kaldiSegmentSamples,
+  segmentEndSec,
+  AudioCommandError,
+  type AudioSource,
+  type SampleFeatureComputer,
+} from './audio-source.js';

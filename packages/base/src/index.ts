@@ -5,3 +5,4 @@ export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './atomic.js';
 export { provenance, registerRuntimeReporter } from './provenance.js';
 export { makeSidecar, readSidecar } from './sidecar-io.js';
 export { lockDirectory, withDirectoryLock, DirectoryLockedError, LOCK_FILE, type DirectoryLock, type LockHolder, type LockOptions } from './lock.js';
+export { Logger, Progress, configureLog, logSettings, formatDuration, QUIET_ENV, LOG_JSON_ENV, type LogSettings, type LogSink, type LoggerOptions, type ProgressOptions } from './progress.js';

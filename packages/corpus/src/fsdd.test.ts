@@ -36,7 +36,7 @@ describe.skipIf(!have)(`FSDD import (needs ${DEFAULT_FSDD_DIR})`, () => {
         expect(a.words.length).toBeGreaterThanOrEqual(1);
         used += files.length;
         if (k % 25 !== 0) continue; // decode a sample of them
-        const x = readWav(join(out, `connected/${split}`, r.path)).samples;
+        const x = readWav(join(out, `connected/${split}`, r.path!)).samples;
         files.forEach((f, i) => {
           const src = readWav(join(DEFAULT_FSDD_DIR, 'recordings', f)).samples;
           const start = Math.round(a.words[i].startSec * 8000);

@@ -41,7 +41,7 @@ export {
   phoneKind,
   SILENCE_PHONE,
 } from './lexicon.js';
-export { validateCorpus, assertValidCorpus, resolveAudioPath, type ValidateOptions, type ValidationReport } from './validate.js';
+export { validateCorpus, assertValidCorpus, resolveAudioPath, recordingSource, type ValidateOptions, type ValidationReport } from './validate.js';
 export { splitBySpeaker, selectSplit, readSplits, writeSplits, type SplitOptions, type SplitName } from './splits.js';
 export { Espeak, getEspeak, EspeakUnavailableError, EVENT, type EspeakEvent, type SynthResult, type VoiceSettings } from './espeak.js';
 export { planSpeakers, listVariants, BASE_VOICES, type SpeakerVoice } from './voices.js';
@@ -61,5 +61,22 @@ export { alignmentFromEvents, synthesiseUtterance, AlignmentError, type SampleAl
 export { synthCorpus, planCorpus, PRESETS, OUTPUT_RATE_HZ, type Preset, type SynthOptions, type SynthSummary, type CorpusPlan } from './synth-corpus.js';
 export { loadGrammar, parseGrammar, generateSentences, grammarVocabulary, writeTextSources, readTextSources, DEFAULT_TEXT_DIR, type Grammar } from './text.js';
 export { importFsdd, listFsdd, fsddAvailable, DEFAULT_FSDD_DIR, DIGIT_WORDS, type FsddOptions, type FsddSummary } from './fsdd.js';
-export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type LibriSpeechOptions } from './kaldi.js';
+export { importKaldiDir, importLibriSpeech, MULTIPLE_SPEAKERS, type ImportResult, type KaldiImportOptions, type LibriSpeechOptions } from './kaldi.js';
 export { soxAvailable, wavInfo } from './audio.js';
+export { corpusSegments, type SegmentJob } from './segments.js';
+export {
+  exportLhotse,
+  importLhotse,
+  toLhotse,
+  readLhotseItems,
+  findLhotseManifests,
+  LHOTSE_FILES,
+  type LhotseManifests,
+  type LhotseRecording,
+  type LhotseSupervision,
+  type LhotseAudioSource,
+  type LhotseAlignmentItem,
+  type LhotseImportOptions,
+  type LhotseImportResult,
+} from './lhotse.js';
+export { readCorpusSplit, type CorpusInput, type CorpusSplit } from './corpus-input.js';

@@ -1,10 +1,12 @@
 /**
- * Importers for existing corpora: Kaldi data directories (wav.scp, text, utt2spk, optional segments) and
+ * Importers for existing corpora: Kaldi data directories (wav.scp with paths or piped commands ending in `|`,
+ * text, utt2spk, optional segments) and
  * LibriSpeech-style trees (speaker/chapter/*.flac|wav + speaker-chapter.trans.txt). Both collect every
  * problem (with file and line) and throw one CorpusError listing them all.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { kaldiPipeCommand, readCommandWav } from '@kdasr/audio-features';
 import { soxAvailable, soxToWav, wavInfo } from './audio.js';
 import { MANIFEST_FILES, RecordingSchema, SupervisionSchema, normaliseText, writeJsonl, type Recording, type Supervision } from './manifest.js';
 import { CorpusError, type Problem } from './problems.js';
@@ -80,7 +82,15 @@ function audioFacts(path: string, where: Problem): { sampleRateHz: number; numSa
   }
 }
 
-export function importKaldiDir(src: string, outDir?: string): ImportResult {
+export interface KaldiImportOptions {
+  /**
+   * Run `wav.scp` entries ending in `|` (default true, as Kaldi does). False reports each one as a problem
+   * instead: for data dirs from untrusted sources, and for fuzzing (random text must not reach a shell).
+   */
+  runCommands?: boolean;
+}
+
+export function importKaldiDir(src: string, outDir?: string, opts: KaldiImportOptions = {}): ImportResult {
   const problems: Problem[] = [];
   const f = (n: string) => join(src, n);
   const wavScp = readTable(f('wav.scp'), problems, true);
@@ -92,11 +102,26 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
   const recs = new Map<string, Recording>();
   for (const row of indexUnique(f('wav.scp'), wavScp, problems).values()) {
     const spec = row.rest.trim();
-    if (spec.endsWith('|') || /\s/.test(spec)) {
+    const command = kaldiPipeCommand(spec);
+    if (command !== null) {
+      if (opts.runCommands === false) {
+        problems.push({ file: f('wav.scp'), line: row.line, field: row.key, message: `recording ${row.key}: "${spec}" is a piped command and running commands is turned off; run it yourself to write a wav file and list that path` });
+        continue;
+      }
+      // As Kaldi does: the line is a shell command writing the WAV to stdout. Run it once for the header facts.
+      try {
+        const a = readCommandWav(command, `recording ${row.key} (${f('wav.scp')}:${row.line})`);
+        recs.set(row.key, { id: row.key, command, sampleRateHz: a.sampleRateHz, numSamples: a.samples.length, numChannels: a.numChannels, speaker: '' });
+      } catch (e) {
+        problems.push({ file: f('wav.scp'), line: row.line, field: row.key, message: (e as Error).message });
+      }
+      continue;
+    }
+    if (/\s/.test(spec)) {
       problems.push({
         file: f('wav.scp'),
         line: row.line,
-        message: `recording ${row.key}: "${spec}" is a piped command (or has spaces); only plain wav paths are supported. Fix: run the command once to write a wav file and list that path`,
+        message: `recording ${row.key}: "${spec}" has spaces but does not end in "|"; a wav.scp value is a path, or a command ending in "|". Fix: quote nothing, rename the file, or end the command with "|"`,
       });
       continue;
     }
@@ -128,27 +153,31 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
     let recId = utt;
     let start = 0;
     let dur: number | null = null;
+    let channel: number | undefined;
     if (seg) {
       const g = seg.get(utt);
       if (!g) {
         problems.push({ file: f('text'), line: t.line, message: `utterance ${utt} has no line in ${f('segments')}` });
         continue;
       }
-      const [r, a, b] = g.rest.split(/\s+/);
+      const [r, a, b, c, ...extra] = g.rest.split(/\s+/);
       const badRec = r ? idCheck(f('segments'), g.line, r, 'recording id (second token)') : null;
       if (badRec) {
         problems.push(badRec);
         continue;
       }
       const st = Number(a);
+      // Kaldi: end -1 means "to the end of the recording"; an optional 5th field is the channel.
       const en = Number(b);
-      if (!r || !Number.isFinite(st) || !Number.isFinite(en) || en <= st || st < 0) {
-        problems.push({ file: f('segments'), line: g.line, message: `expected "utt rec start end" with 0 <= start < end, got "${g.key} ${g.rest}"` });
+      const ch = c === undefined ? undefined : Number(c);
+      if (!r || !Number.isFinite(st) || !Number.isFinite(en) || (en !== -1 && en <= st) || st < 0 || extra.length || (ch !== undefined && !(Number.isInteger(ch) && ch >= 0))) {
+        problems.push({ file: f('segments'), line: g.line, message: `expected "utt rec start end [channel]" with 0 <= start < end (or end -1), got "${g.key} ${g.rest}"` });
         continue;
       }
       recId = r;
       start = st;
-      dur = en - st;
+      dur = en === -1 ? null : en - st;
+      channel = ch;
     }
     const rec = recs.get(recId);
     if (!rec) {
@@ -158,11 +187,21 @@ export function importKaldiDir(src: string, outDir?: string): ImportResult {
       continue;
     }
     const recDur = rec.numSamples / rec.sampleRateHz;
-    if (dur === null) dur = recDur;
-    else if (start + dur > recDur + 1e-3)
-      problems.push({ file: f('segments'), line: seg!.get(utt)!.line, message: `segment ${utt} ends at ${(start + dur).toFixed(3)} s, after recording ${recId} ends (${recDur.toFixed(3)} s)` });
+    if (dur === null) dur = recDur - start;
+    if (!(dur > 0)) {
+      problems.push({ file: f('segments'), line: seg!.get(utt)!.line, message: `segment ${utt} starts at ${start} s, at or after recording ${recId} ends (${recDur.toFixed(3)} s)` });
+      continue;
+    }
+    if (channel !== undefined && channel >= rec.numChannels) {
+      problems.push({ file: f('segments'), line: seg!.get(utt)!.line, message: `segment ${utt} is on channel ${channel} but recording ${recId} has ${rec.numChannels} channel(s)` });
+      continue;
+    }
+    if (start + dur > recDur + 0.5)
+      problems.push({ file: f('segments'), line: seg!.get(utt)!.line, message: `segment ${utt} ends at ${(start + dur).toFixed(3)} s, more than 0.5 s after recording ${recId} ends (${recDur.toFixed(3)} s)` });
+    // Kaldi's extract-segments cuts an end less than 0.5 s past the recording to its end; so do we.
+    else if (start + dur > recDur) dur = recDur - start;
     rec.speaker = rec.speaker && rec.speaker !== speaker ? MULTIPLE_SPEAKERS : speaker;
-    supervisions.push({ id: utt, recordingId: recId, startSec: start, durationSec: dur, text: normaliseText(t.rest), speaker });
+    supervisions.push({ id: utt, recordingId: recId, startSec: start, durationSec: dur, text: normaliseText(t.rest), speaker, ...(channel !== undefined ? { channel } : {}) });
   }
   for (const u of spk.keys())
     if (!txt.has(u)) problems.push({ file: f('utt2spk'), line: spk.get(u)!.line, message: `utterance ${u} has no transcript in ${f('text')}` });

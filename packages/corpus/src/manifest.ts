@@ -21,14 +21,20 @@ const nonNeg = z.number().finite().nonnegative();
 
 export const RecordingSchema = z.object({
   id,
-  path: z.string().min(1),
+  /** The WAV file (relative to the corpus directory, or absolute). Exactly one of path and command is set. */
+  path: z.string().min(1).optional(),
+  /**
+   * A shell command writing the WAV to stdout (a Kaldi wav.scp entry ending in `|`, without the `|`; lhotse's
+   * `command` source). Run with /bin/sh -c in the current directory, as Kaldi runs it.
+   */
+  command: z.string().min(1).optional(),
   sampleRateHz: z.number().int().positive(),
   numSamples: z.number().int().nonnegative(),
   numChannels: z.number().int().positive(),
   speaker: id,
   /** Free-form facts about how the audio was made (voice, noise type, SNR, RT60, source file). */
   meta: z.record(z.string(), z.unknown()).optional(),
-});
+}).refine((r) => (r.path === undefined) !== (r.command === undefined), { message: 'a recording needs exactly one of "path" (a WAV file) and "command" (a shell command writing a WAV to stdout)', path: ['path'] });
 export type Recording = z.infer<typeof RecordingSchema>;
 
 export const SupervisionSchema = z.object({

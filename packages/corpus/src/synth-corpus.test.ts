@@ -99,7 +99,7 @@ describe('synthetic corpus, alignment on the 16 kHz output timeline', () => {
     const recs: Recording[] = readJsonl(join(dir, 'recordings.jsonl'), RecordingSchema);
     expect(recs).toHaveLength(3);
     for (const r of recs) {
-      const x = readWav(join(dir, r.path)).samples;
+      const x = readWav(join(dir, r.path!)).samples;
       const a: Alignment = alis.get(r.id)!;
       const sil = a.phones[0];
       expect(sil.phone).toBe('sil');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { encodeWav, resample } from '@kdasr/audio-features';
-import { Rng, provenance, validateId, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
+import { Rng, formatDuration, provenance, validateId, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
 import type { Condition, NoiseType } from './conditions.js';
 import { getEspeak } from './espeak.js';
 import { Lexicon, buildPhoneSet, formatPhonesTxt, writeLexiconJsonl, writeLexiconTxt, writePhonesJsonl } from './lexicon.js';
@@ -231,12 +231,6 @@ export function workerExecArgv(): string[] {
   return argv;
 }
 
-function fmtDuration(sec: number): string {
-  if (!Number.isFinite(sec)) return '?';
-  const m = Math.floor(sec / 60);
-  return m > 0 ? `${m}m${String(Math.round(sec % 60)).padStart(2, '0')}s` : `${Math.round(sec)}s`;
-}
-
 export async function synthCorpus(opts: SynthOptions): Promise<SynthSummary> {
   const t0 = Date.now();
   const preset = typeof opts.preset === 'string' ? PRESETS[opts.preset] : opts.preset;
@@ -275,13 +269,13 @@ export async function synthCorpus(opts: SynthOptions): Promise<SynthSummary> {
     const el = (now - t0) / 1000;
     const rate = finished / el;
     log(
-      `corpus synth: ${finished}/${todo.length} (${((100 * finished) / todo.length).toFixed(1)}%), ${(audioSec / 3600).toFixed(2)} h of audio, ${rate.toFixed(1)} utt/s, elapsed ${fmtDuration(el)}, ETA ${fmtDuration((todo.length - finished) / rate)}`,
+      `corpus synth: ${finished}/${todo.length} (${((100 * finished) / todo.length).toFixed(1)}%), ${(audioSec / 3600).toFixed(2)} h of audio, ${rate.toFixed(1)} utt/s, elapsed ${formatDuration(el)}, ETA ${formatDuration((todo.length - finished) / rate)}`,
     );
   };
   if (shards.length > 0) await runWorkers(outDir, plan, shards, jobs, progress);
   const summary = finalise(outDir, plan, resumed, t0);
   log(
-    `corpus synth: wrote ${summary.utterances} utterances (${summary.skipped} skipped), ${summary.hours.toFixed(3)} h, ${summary.speakers} voices, ${summary.vocabulary} words, ${summary.phones} phones in ${fmtDuration(summary.wallSec)} -> ${outDir}`,
+    `corpus synth: wrote ${summary.utterances} utterances (${summary.skipped} skipped), ${summary.hours.toFixed(3)} h, ${summary.speakers} voices, ${summary.vocabulary} words, ${summary.phones} phones in ${formatDuration(summary.wallSec)} -> ${outDir}`,
   );
   return summary;
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { WavFile } from '@kdasr/audio-features';
+import { WavFile, readCommandWav, type AudioSource } from '@kdasr/audio-features';
 import { MULTIPLE_SPEAKERS } from './kaldi.js';
 import { Lexicon, parseLexiconTxt } from './lexicon.js';
 import {
@@ -40,8 +40,14 @@ export interface ValidationReport {
   counts: { recordings: number; supervisions: number; alignments: number; lexiconWords: number; phones: number };
 }
 
-export function resolveAudioPath(dir: string, path: string): string {
+export function resolveAudioPath(dir: string, path: string | undefined): string {
+  if (path === undefined) throw new Error(`a recording in ${dir} has no audio file path (it is sourced by a command); read it with recordingSource()`);
   return isAbsolute(path) ? path : join(dir, path);
+}
+
+/** Where a recording's audio comes from: its file (resolved against the corpus dir) or its command. */
+export function recordingSource(dir: string, r: Pick<Recording, 'path' | 'command'>): AudioSource {
+  return r.command !== undefined ? { type: 'command', command: r.command } : { type: 'file', path: resolveAudioPath(dir, r.path) };
 }
 
 function load<T>(dir: string, name: string, schema: Parameters<typeof parseJsonl<T>>[2], problems: Problem[], required: boolean): Lined<T>[] | null {
@@ -97,6 +103,17 @@ export function validateCorpus(dir: string, opts: ValidateOptions = {}): Validat
   for (const { value: r, line } of recs) {
     if (opts.expectedSampleRateHz && r.sampleRateHz !== opts.expectedSampleRateHz)
       problems.push({ file: recFile, line, field: 'sampleRateHz', message: `recording ${r.id} is ${r.sampleRateHz} Hz but ${opts.expectedSampleRateHz} Hz is expected; resample it (sox in.wav -r ${opts.expectedSampleRateHz} out.wav)` });
+    if (r.command !== undefined) {
+      if (opts.checkAudio === false) continue;
+      try {
+        const a = readCommandWav(r.command, `recording ${r.id}`);
+        if (a.sampleRateHz !== r.sampleRateHz || a.samples.length !== r.numSamples || a.numChannels !== r.numChannels)
+          problems.push({ file: recFile, line, field: 'command', message: `recording ${r.id} says ${r.sampleRateHz} Hz, ${r.numSamples} samples, ${r.numChannels} channel(s) but its command gives ${a.sampleRateHz} Hz, ${a.samples.length}, ${a.numChannels}` });
+      } catch (e) {
+        problems.push({ file: recFile, line, field: 'command', message: (e as Error).message });
+      }
+      continue;
+    }
     const audio = resolveAudioPath(dir, r.path);
     if (!existsSync(audio)) {
       problems.push({ file: recFile, line, field: 'path', message: `audio file ${audio} of recording ${r.id} is missing` });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { Rng, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
+import { Logger, Rng, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
 import { resolveLossSettings } from './losses.js';
 import { frameAccuracy } from './inference.js';
 import type { OptimizerConfig } from './optimizer.js';
@@ -225,13 +225,6 @@ function splitF32(buf: Buffer, sizes: number[], file: string): Float32Array[] {
   return out;
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '--:--';
-  const m = Math.floor(s / 60);
-  const sec = Math.floor(s % 60);
-  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
-}
-
 /**
  * Train `student` on `transferSet`. With a teacher: the distillation objective (soft term at the temperature plus
  * an optional hard term where batches carry labels ≥ 0). Without (teacher undefined): ordinary supervised training,
@@ -351,9 +344,10 @@ export async function distill(
     });
   };
 
-  const tty = o.progress && !!process.stderr.isTTY;
+  // Step progress only on a TTY (one redrawn line); logs get the epoch events through onProgress.
+  const logger = new Logger('distill');
+  const tty = o.progress && logger.tty;
   const t0 = Date.now();
-  let lastLine = 0;
   const totalSteps = (o.epochs - startEpoch) * stepsPerEpoch;
   let stepsDone = 0;
   const baseSeed = new Rng(o.seed);
@@ -370,6 +364,7 @@ export async function distill(
     let softSum = 0;
     let hardSum = 0;
     let step = 0;
+    const bar = tty ? logger.progress(stepsPerEpoch, { unit: `steps of epoch ${epoch + 1}/${o.epochs}`, rateUnit: 'steps' }) : undefined;
     for (const batch of transferSet.batches({ batchSize: o.batchSize, rng, dropLast: o.dropLast })) {
       const [total, soft, hard] = trainStep(student, teacher, batch, learningRate, loss, o, epoch, step, scratch);
       sum += total;
@@ -391,12 +386,7 @@ export async function distill(
         etaSeconds: eta,
       };
       o.onProgress?.(ev);
-      if (tty && (Date.now() - lastLine > 200 || step === stepsPerEpoch)) {
-        lastLine = Date.now();
-        process.stderr.write(
-          `\repoch ${epoch + 1}/${o.epochs} step ${step}/${stepsPerEpoch} loss ${(sum / step).toFixed(4)} lr ${learningRate.toPrecision(3)} ETA ${fmtTime(eta)}   `,
-        );
-      }
+      bar?.update(step, 0, `loss ${(sum / step).toFixed(4)} lr ${learningRate.toPrecision(3)}`);
     }
     if (step === 0) throw new Error(`${where}: the transfer set yielded no batches in epoch ${epoch + 1}`);
     const record: EpochRecord = {
@@ -431,7 +421,8 @@ export async function distill(
     history.push(record);
     const finished = stoppedEarly || epoch + 1 === o.epochs;
     await saveCheckpoint(epoch + 1, finished);
-    if (tty) process.stderr.write(`\repoch ${epoch + 1}/${o.epochs} loss ${record.loss.toFixed(4)}${record.validation !== undefined ? ` val ${record.validation.toFixed(4)}` : ''} (${record.seconds.toFixed(1)} s)\x1b[K\n`);
+    bar?.end();
+    if (tty) logger.info(`epoch ${epoch + 1}/${o.epochs} loss ${record.loss.toFixed(4)}${record.validation !== undefined ? ` val ${record.validation.toFixed(4)}` : ''} (${record.seconds.toFixed(1)} s)`);
     o.onProgress?.({
       phase: 'epoch',
       epoch: epoch + 1,

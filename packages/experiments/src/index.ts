@@ -14,3 +14,4 @@ export * from './specialists/index.js';
 export { jobKinds, JOB_KINDS_MODULE } from './job-kinds.js';
 export { ensembleMemberKind, ensembleMemberJob, ENSEMBLE_MEMBER_KIND, type MemberJobSummary } from './asr/ensemble.js';
 export { stageJobs, type StageJobs } from './stages.js';
+export * from './pipeline/index.js';

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertSafeId, provenance, withDirectoryLock, writeJsonAtomic } from '@kdasr/core';
-import { formatDuration } from '@kdasr/mnist';
+import { assertSafeId, formatDuration, provenance, withDirectoryLock, writeJsonAtomic } from '@kdasr/core';
 import { InlineRunner, JobKindRegistry, type Runner } from '@kdasr/jobs';
 
 export interface StageContext {

@@ -1,3 +1,4 @@
+import { formatDuration } from '@kdasr/core';
 import { linePlotSpec, markdownTable, type Series, type VegaLiteSpec } from './plots.js';
 
 /** One trained (or bias-adjusted) system and how it did on the test set. */
@@ -47,13 +48,8 @@ export interface ExperimentSummary {
   steps: StepResult[];
 }
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+// One duration format for every report and log line (@kdasr/core's progress module).
+export { formatDuration };
 
 function pct(e: number, n: number): string {
   return `${((100 * e) / n).toFixed(2)}%`;

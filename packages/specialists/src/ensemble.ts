@@ -192,8 +192,8 @@ export class SpecialistEnsembleTeacher implements Teacher {
   private readonly topN: number;
   private readonly membersOf: number[][];
   private readonly cache?: { q: Float32Array; done: Uint8Array };
-  /** Batches and example rows computed (not served from the cache). */
-  stats = { rowsComputed: 0, rowsCached: 0 };
+  /** Example rows computed (not served from the cache), served from the cache, and where Eq. 5 hit maxIterations. */
+  stats = { rowsComputed: 0, rowsCached: 0, notConverged: 0 };
 
   constructor(
     readonly options: EnsembleOptions & { method?: CombineMethod; cacheExamples?: number; maxCacheBytes?: number },
@@ -241,7 +241,9 @@ export class SpecialistEnsembleTeacher implements Teacher {
             labels: undefined,
           };
     const { pg, specs } = batchInputs(this.options, sub, c, this.topN, this.membersOf);
-    const q = combineWithSpecialists({ generalist: pg, numClasses: c, specialists: specs, topN: this.topN, method: this.method, solver: this.options.solver }).probs;
+    const combinedOut = combineWithSpecialists({ generalist: pg, numClasses: c, specialists: specs, topN: this.topN, method: this.method, solver: this.options.solver });
+    const q = combinedOut.probs;
+    this.stats.notConverged += combinedOut.notConverged;
     todo.forEach((r, k) => {
       out.set(q.subarray(k * c, (k + 1) * c), r * c);
       const i = sub.indices[k];

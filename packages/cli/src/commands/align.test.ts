@@ -7,7 +7,7 @@ import { fbank, parseFbankConfig } from '@kdasr/audio-features';
 import { EspeakUnavailableError, getEspeak, synthesiseUtterance, type Espeak } from '@kdasr/corpus';
 import { FrameDataset, Frontend, boundaryFrame, labelsFromPhoneSegments, logPosteriors, priorsFromCounts, trainAcousticModel, type Utterance } from '@kdasr/acoustic-models';
 import { forcedAlign, posteriorsToLoglikes, type Lexicon } from '@kdasr/decoding';
-import { decodingLexicon, inventoryOf, makeLang, transitionModelOf, type Lang } from './train.js';
+import { decodingLexicon, inventoryOf, makeLang, transitionModelOf, type Lang } from '@kdasr/experiments';
 
 // Forced alignment against ground truth: espeak-ng's own phone boundaries (exact, from its phoneme events) on clean
 // synthetic speech -> fbank -> a small monophone DNN trained on those alignments -> forcedAlign of the same

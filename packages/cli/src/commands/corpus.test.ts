@@ -1,6 +1,6 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ describe('kdasr corpus', () => {
     expect(r.stdout).toMatch(/2 problem\(s\)/);
   });
 
-  it('kaldi import rejects piped wav.scp entries with the fix, exit 1', async () => {
+  it('kaldi import runs piped wav.scp entries; a failing command names the recording and the command, exit 1', async () => {
     const src = join(tmp, 'kaldi');
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, 'wav.scp'), 'r1 flac -c -d r1.flac |\n');
@@ -53,6 +53,36 @@ describe('kdasr corpus', () => {
     writeFileSync(join(src, 'utt2spk'), 'r1 s\n');
     const r = await kdasr(['corpus', 'kaldi', '--src', src, '--out', join(tmp, 'k-out')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/wav\.scp:1: recording r1: "flac -c -d r1\.flac \|" is a piped command .*Fix: run the command once/);
+    expect(r.stderr).toMatch(/wav\.scp:1: r1: recording r1 \(.*wav\.scp:1\): the command `flac -c -d r1\.flac` exited with status \d+/);
+  });
+
+  it('fsdd --help shows no absolute default path', async () => {
+    const r = await kdasr(['corpus', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/default --src: shared\/data\/fsdd beside the repository/);
+    expect(r.stdout).not.toMatch(/\s\/[a-z]+\/\S*fsdd/);
+  });
+
+  it('export-lhotse then import-lhotse round-trips a corpus (lhotse schema in between)', { timeout: 180_000 }, async () => {
+    const dir = join(tmp, 'ours');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'recordings.jsonl'),
+      JSON.stringify({ id: 'r1', command: 'sox -n -r 8000 -b 16 -t wav - synth 1 sine 300', sampleRateHz: 8000, numSamples: 8000, numChannels: 1, speaker: 's1' }) + '\n',
+    );
+    const sup = { id: 'u1', recordingId: 'r1', startSec: 0.25, durationSec: 0.5, text: 'hello there', speaker: 's1' };
+    writeFileSync(join(dir, 'supervisions.jsonl'), JSON.stringify(sup) + '\n');
+    const lh = join(tmp, 'lh');
+    const e = await kdasr(['corpus', 'export-lhotse', dir, '--out', lh]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/exported 1 recordings, 1 supervisions \(0 with alignments\) -> .*recordings\.jsonl\.gz/);
+    const back = join(tmp, 'back');
+    const i = await kdasr(['corpus', 'import-lhotse', lh, '--out', back]);
+    expect(i.code, i.stderr).toBe(0);
+    expect(readFileSync(join(back, 'supervisions.jsonl'), 'utf8')).toBe(JSON.stringify(sup) + '\n');
+    expect(readFileSync(join(back, 'recordings.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'recordings.jsonl'), 'utf8'));
+    const bad = await kdasr(['corpus', 'import-lhotse', tmp, '--out', join(tmp, 'x')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/expected exactly one recordings manifest .* pass --recordings and --supervisions/);
   });
 });

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   CorpusError,
   DEFAULT_FSDD_DIR,
@@ -12,6 +12,10 @@ import {
   validateCorpus,
   writeTextSources,
   DEFAULT_TEXT_DIR,
+  LHOTSE_FILES,
+  exportLhotse,
+  findLhotseManifests,
+  importLhotse,
 } from '@kdasr/corpus';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
@@ -25,10 +29,18 @@ const HELP = `usage: kdasr corpus <subcommand> [options]
         job; progress and ETA on stderr; rerun the same command to resume. Deterministic for a seed.
         tiny: 12 utterances (tests); small: ≈1 h, 60 voices, 1,260 utterances; medium: ≈10 h, 200 voices, 12,400 utterances.
   fsdd --out DIR [--src DIR] [--seed S]
-        Import the Free Spoken Digit Dataset (default --src ${DEFAULT_FSDD_DIR}): isolated digits with the
-        official split (take 0-4 test, 5-49 train) and connected-digit utterances with word boundaries.
-  kaldi --src DATADIR --out DIR        import a Kaldi data dir (wav.scp with plain wav paths, text, utt2spk, [segments])
-  librispeech --src ROOT --out DIR     import a LibriSpeech-style tree (FLAC is converted with sox when installed)
+        Import the Free Spoken Digit Dataset (default --src: shared/data/fsdd beside the repository, i.e.
+        ../shared/data/fsdd from its root): isolated digits with the official split (take 0-4 test, 5-49 train)
+        and connected-digit utterances with word boundaries.
+  kaldi --src DATADIR --out DIR        import a Kaldi data dir: wav.scp (wav paths, or commands ending in "|",
+                                       run with /bin/sh -c as Kaldi does), text, utt2spk, [segments]
+  export-lhotse DIR --out D            write D/recordings.jsonl.gz and D/supervisions.jsonl.gz in lhotse's schema
+                                       (file/command sources; word and phone alignments under "alignment")
+  import-lhotse SRC --out DIR          read lhotse manifests (.jsonl.gz, .jsonl or a .json array): SRC is a
+        [--recordings F --supervisions F]  directory with one *recordings* and one *supervisions* file, or give both
+  librispeech --src ROOT --out DIR [--no-flac]
+                                       import a LibriSpeech-style tree (FLAC is converted with sox when installed;
+                                       --no-flac: report FLAC files instead of converting them)
   validate DIR [--rate HZ] [--no-audio]  list every problem in a corpus directory (exit 1 if any)
   text [--dir DIR]                     regenerate prompts.txt and lm-heldout.txt from grammar.txt (data/corpus-text)`;
 
@@ -74,6 +86,8 @@ export const command: Command = {
         dir: { type: 'string' },
         'no-audio': { type: 'boolean' },
         'no-flac': { type: 'boolean' },
+        recordings: { type: 'string' },
+        supervisions: { type: 'string' },
       },
       HELP,
     );
@@ -107,6 +121,25 @@ export const command: Command = {
         return reportingProblems(() => {
           const r = importKaldiDir(resolve(need(sub, 'src', values.src)), resolve(need(sub, 'out', values.out)));
           console.log(`imported ${r.recordings.length} recordings, ${r.supervisions.length} supervisions -> ${values.out}`);
+          return 0;
+        });
+      case 'export-lhotse':
+        return reportingProblems(() => {
+          const dir = rest[0] ?? values.src;
+          if (!dir) throw new CliError(`corpus export-lhotse: give the corpus directory\n\n${HELP}`);
+          const out = resolve(need(sub, 'out', values.out));
+          const n = exportLhotse(resolve(dir), out);
+          console.log(`exported ${n.recordings} recordings, ${n.supervisions} supervisions (${n.alignments} with alignments) -> ${join(out, LHOTSE_FILES.recordings)}, ${join(out, LHOTSE_FILES.supervisions)}`);
+          return 0;
+        });
+      case 'import-lhotse':
+        return reportingProblems(() => {
+          const src = rest[0] ?? values.src;
+          if (!src === !(values.recordings && values.supervisions))
+            throw new CliError(`corpus import-lhotse: give a directory of lhotse manifests, or --recordings and --supervisions\n\n${HELP}`);
+          const files = src ? findLhotseManifests(resolve(src)) : { recordings: resolve(values.recordings!), supervisions: resolve(values.supervisions!) };
+          const r = importLhotse(files.recordings, files.supervisions, { outDir: resolve(need(sub, 'out', values.out)) });
+          console.log(`imported ${r.recordings.length} recordings, ${r.supervisions.length} supervisions, ${r.alignments.length} alignments -> ${values.out}`);
           return 0;
         });
       case 'librispeech':

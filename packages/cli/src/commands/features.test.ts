@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FeatureArchive, readNpy } from '@kdasr/audio-features';
+import { FeatureArchive, FeatureExtractor, kaldiSegmentSamples, readNpy } from '@kdasr/audio-features';
+import { soxAvailable } from '@kdasr/corpus';
 import { command, readUtteranceList } from './features.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -20,11 +21,13 @@ function kdasr(args: string[]) {
 describe('readUtteranceList', () => {
   it('reads `id path` lines and JSONL, rejects duplicates', () => {
     const a = join(tmp, 'a.scp');
-    writeFileSync(a, '# comment\nu1 /x/a.wav\n\nu2   /x/b c.wav\n');
+    writeFileSync(a, '# comment\nu1 /x/a.wav\n\nu2   /x/b c.wav\nu3 sox /x/c.flac -t wav - |\n');
     expect(readUtteranceList(a)).toEqual([
-      { id: 'u1', path: '/x/a.wav' },
-      { id: 'u2', path: '/x/b c.wav' },
+      { id: 'u1', source: { type: 'file', path: '/x/a.wav' } },
+      { id: 'u2', source: { type: 'file', path: '/x/b c.wav' } },
+      { id: 'u3', source: { type: 'command', command: 'sox /x/c.flac -t wav -' } },
     ]);
+    expect(() => readUtteranceList(tmp)).toThrow(new RegExp(`cannot read --input ${tmp}: is a directory`));
     const j = join(tmp, 'a.jsonl');
     writeFileSync(j, '{"id":"u1","path":"/x/a.wav"}\n{"id":"u1","path":"/x/b.wav"}\n');
     expect(() => readUtteranceList(j)).toThrow(/"u1" appears twice/);
@@ -89,5 +92,83 @@ describe('kdasr features (worker processes)', () => {
     writeFileSync(badCfg, JSON.stringify({ num_mel_binz: 3 }));
     // A bad config fails before any worker is forked, so this runs in-process.
     await expect(command.run(['--input', jl, '--out', join(tmp, 'x'), '--config', badCfg])).rejects.toThrow(/num_mel_binz/);
+  });
+});
+
+describe('kdasr features exit status (Kaldi "done N of M", --max-failures, --strict)', () => {
+  const good = join(fixtures, 'fsdd_0_george_0.wav');
+  const dirAsWav = join(tmp, 'a-directory.wav');
+  mkdirSync(dirAsWav, { recursive: true });
+  const list = join(tmp, 'mixed.scp');
+  writeFileSync(list, `ok1 ${good}\nok2 ${join(fixtures, 'fsdd_3_jackson_5.wav')}\nisdir ${dirAsWav}\nfails false |\n`);
+
+  it('names the path of a directory in the list and the command that failed; exit 0 when some succeeded', { timeout: 240_000 }, () => {
+    const r = kdasr(['features', '--input', list, '--out', join(tmp, 'mixed'), '--jobs', '1']);
+    expect(r.err).toMatch(new RegExp(`skipped isdir: ${dirAsWav}: WAV file: is a directory`));
+    expect(r.err).toMatch(/skipped fails: utterance fails: the command `false` exited with status 1/);
+    expect(r.out).toMatch(/2 utterances computed, .* 2 failures/);
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 1 when failures exceed --max-failures, 0 within it, and 1 when nothing succeeded', { timeout: 240_000 }, () => {
+    const over = kdasr(['features', '--input', list, '--out', join(tmp, 'mf1'), '--jobs', '1', '--max-failures', '1']);
+    expect(over.err).toMatch(/2 of 4 utterances failed, more than --max-failures 1/);
+    expect(over.code).toBe(1);
+    expect(kdasr(['features', '--input', list, '--out', join(tmp, 'mf2'), '--jobs', '1', '--max-failures', '2']).code).toBe(0);
+    const none = join(tmp, 'none.scp');
+    writeFileSync(none, `isdir ${dirAsWav}\nfails false |\n`);
+    const r = kdasr(['features', '--input', none, '--out', join(tmp, 'none'), '--jobs', '1']);
+    expect(r.err).toMatch(/none of the 2 utterances could be computed/);
+    expect(r.code).toBe(1);
+  });
+});
+
+describe.skipIf(!soxAvailable())('kdasr features --corpus from a Kaldi data dir with a piped wav.scp and segments (needs sox)', () => {
+  it('computes one matrix per segment, equal to the sox-cut plain files, and writes feats.scp + cmvn.scp; kdasr train reads a Kaldi-only data dir (feats.scp + ark) as --feats', { timeout: 300_000 }, () => {
+    const d = join(tmp, 'kaldi-data');
+    mkdirSync(d, { recursive: true });
+    const flac = join(tmp, 'rec.flac');
+    const wav = join(tmp, 'rec.wav');
+    const sox = (args: string[]) => expect(spawnSync('sox', args).status).toBe(0);
+    sox(['-R', '-n', '-r', '16000', '-b', '16', '-c', '1', wav, 'synth', '3', 'sine', '300-2500', 'vol', '0.4']);
+    sox([wav, flac]);
+    writeFileSync(join(d, 'wav.scp'), `rec sox ${flac} -t wav - |\n`);
+    const segs = [['a1', 0.11, 1.05], ['a2', 1.2, 2.01], ['b1', 2.1, 2.95]] as const;
+    writeFileSync(join(d, 'segments'), segs.map(([u, s0, s1]) => `${u} rec ${s0} ${s1}`).join('\n') + '\n');
+    writeFileSync(join(d, 'text'), 'a1 one\na2 two\nb1 three\n');
+    writeFileSync(join(d, 'utt2spk'), 'a1 spk1\na2 spk1\nb1 spk1\n');
+    const corpus = join(tmp, 'kaldi-corpus');
+    expect(kdasr(['corpus', 'kaldi', '--src', d, '--out', corpus]).code).toBe(0);
+    const out = join(tmp, 'kaldi-feats');
+    const r = kdasr(['features', '--corpus', corpus, '--split', 'all', '--out', out, '--jobs', '1', '--kaldi']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/3 utterances computed/);
+    expect(r.out).toMatch(/Kaldi copy: 3 utterances -> .*feats\.scp, 1 speakers -> .*cmvn\.scp/);
+    const a = FeatureArchive.open(out);
+    const k = FeatureArchive.open(join(out, 'feats.scp'));
+    expect(k.isKaldi).toBe(true);
+    expect(k.index.config).toEqual(a.index.config);
+    const ex = new FeatureExtractor({});
+    for (const [u, s0, s1] of segs) {
+      const { start, end } = kaldiSegmentSamples(s0, s1, 16000, 48000);
+      const cut = join(tmp, `${u}.wav`);
+      sox([wav, cut, 'trim', `${start}s`, `${end - start}s`]);
+      const ref = ex.fromFile(cut).features;
+      const got = a.get(u);
+      expect(got.numFrames).toBe(ref.numFrames);
+      let m = 0;
+      for (let i = 0; i < ref.data.length; i++) m = Math.max(m, Math.abs(got.data[i] - ref.data[i]), Math.abs(k.get(u).data[i] - ref.data[i]));
+      expect(m).toBeLessThanOrEqual(1e-5);
+    }
+    a.close();
+    k.close();
+    // A Kaldi data dir holding only feats.scp/feats.ark (no kdasr index beside it) is a --feats source for train.
+    const kd = join(tmp, 'kaldi-only');
+    mkdirSync(kd, { recursive: true });
+    copyFileSync(join(out, 'feats.ark'), join(kd, 'feats.ark'));
+    writeFileSync(join(kd, 'feats.scp'), readFileSync(join(out, 'feats.scp'), 'utf8').replaceAll(join(out, 'feats.ark'), 'feats.ark'));
+    const t = kdasr(['train', '--corpus', corpus, '--feats', kd, '--exp', join(tmp, 'kaldi-exp'), '--whole-word', '2', '--preset', 'tiny', '--epochs', '1', '--dev-fraction', '0.34']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.err + t.out).toMatch(/2 train \/ 1 dev utterances/);
   });
 });

@@ -1,41 +1,72 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '@kdasr/core';
-import { lockDirectory } from '@kdasr/core';
-import { FeatureArchive, FeatureArchiveWriter, FeatureExtractor, parsePipelineConfig, type FeaturePipelineConfig } from '@kdasr/audio-features';
+import { Logger, Rng, lockDirectory } from '@kdasr/core';
+import {
+  FeatureArchive,
+  FeatureArchiveWriter,
+  FeatureExtractor,
+  featuresFromSource,
+  kaldiPipeCommand,
+  parsePipelineConfig,
+  writeKaldiFeatureDir,
+  type AudioSource,
+  type FeaturePipelineConfig,
+} from '@kdasr/audio-features';
+import { CorpusError, corpusSegments } from '@kdasr/corpus';
 import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
 
-const help = `usage: kdasr features --input LIST --out DIR [--config FILE] [--jobs N] [--strict] [--seed N]
+const help = `usage: kdasr features (--input LIST | --corpus DIR [--split NAME] | --manifest FILE) --out DIR
+                      [--config FILE] [--jobs N] [--strict | --max-failures N] [--seed N] [--kaldi]
        kdasr features dump --archive DIR [--id ID] --npy FILE
 
-Compute Kaldi-compatible features (fbank by default: 40 bins, 25/10 ms, povey window, dither 0) for every
-WAV in LIST and append them to the feature archive in DIR (feats.bin + index.json). Utterances already in
-the archive are skipped, so an interrupted run resumes where it stopped.
+Compute Kaldi-compatible features (fbank by default: 40 bins, 25/10 ms, povey window, dither 0) and append them
+to the feature archive in DIR (feats.bin + index.json). Utterances already in the archive are skipped, so an
+interrupted run resumes where it stopped.
 
-LIST: lines \`id path\` (Kaldi wav.scp style; relative paths are relative to the current directory), or JSONL
-with one {"id": ..., "path": ...} object per line.
+inputs (one of):
+  --input LIST     lines \`id path\` or \`id command |\` (a Kaldi wav.scp: a line ending in "|" is run with
+                   /bin/sh -c and the WAV read from its stdout), or JSONL {"id": ..., "path": ...} per line.
+                   Relative paths are relative to the current directory.
+  --corpus DIR     a kdasr corpus (recordings.jsonl + supervisions.jsonl, e.g. from kdasr corpus kaldi):
+                   one feature matrix per supervision, cut from its recording as Kaldi's extract-segments does
+                   (sample = trunc(time x rate)); recordings may be files or commands
+  --split NAME     with --corpus, as train/align/decode take it: DIR/NAME/ when it holds manifests (FSDD's
+                   connected/train), else the speakers DIR/splits.json lists under NAME; all = everything
+  --manifest FILE  a supervisions.jsonl (its directory holds recordings.jsonl), instead of --corpus
 
 options:
-  --config FILE  JSON pipeline config {"kind": "fbank"|"mfcc", "options": {...}, "waveformScale": 32768,
-                 "targetSampleRateHz": N, "channel": 0|"mix", "deltas": {"order": 2, "window": 2}}, or bare fbank
-                 options (our names, torchaudio's like num_mel_bins, or Kaldi's like num-mel-bins)
-  --jobs N       worker processes (default: available cores, at most 8)
-  --strict       stop at the first unreadable or corrupt file (default: report it, skip it, carry on)
-  --seed N       seed for dither noise, forked per utterance id (default 0; only used when dither > 0)
+  --config FILE    JSON pipeline config {"kind": "fbank"|"mfcc", "options": {...}, "waveformScale": 32768,
+                   "targetSampleRateHz": N, "channel": 0|"mix", "deltas": {"order": 2, "window": 2}}, or bare
+                   fbank options (our names, torchaudio's like num_mel_bins, or Kaldi's like num-mel-bins)
+  --jobs N         worker processes (default: available cores, at most 8)
+  --seed N         seed for dither noise, forked per utterance id (default 0; only used when dither > 0)
+  --kaldi          also write Kaldi files into DIR: feats.ark + feats.scp (binary float matrices) and
+                   per-speaker cmvn.ark + cmvn.scp (compute-cmvn-stats; with --input each utterance is its own
+                   speaker). train/align/decode/eval read --feats DIR/feats.scp as well as DIR.
+
+failures and exit status:
+  An unreadable file or failing command is reported on stderr, skipped, and the run carries on. As Kaldi's
+  tools ("Done N out of M"), the exit status is 1 when utterances were to be computed and none succeeded,
+  and 0 otherwise, unless:
+  --max-failures N exit 1 when more than N utterances failed (all others are still computed)
+  --strict         stop at the first failure and exit 1 (= --max-failures 0, stopping early)
 
 dump:
-  --archive DIR  a feature archive
-  --id ID        the utterance to export; without it, the whole archive as one stacked [rows, cols] .npy
-                 plus FILE.json mapping id -> [firstRow, rows]
-  --npy FILE     output .npy ('<f4', NPY v1.0)`;
+  --archive DIR    a feature archive, or a Kaldi feats.scp, .ark or data dir with feats.scp
+  --id ID          the utterance to export; without it, the whole archive as one stacked [rows, cols] .npy
+                   plus FILE.json mapping id -> [firstRow, rows]
+  --npy FILE       output .npy ('<f4', NPY v1.0)`;
 
 interface Job {
   id: string;
-  path: string;
+  source: AudioSource;
+  segment?: { startSec: number; endSec: number };
+  channel?: number;
+  speaker?: string;
 }
 
 type FromWorker =
@@ -45,10 +76,11 @@ type FromWorker =
 
 type ToWorker = { type: 'init'; config: FeaturePipelineConfig; seed: number } | { type: 'job'; job: Job } | { type: 'exit' };
 
-/** Parse a `id path` list or a JSONL list of {id, path}. */
+/** Parse an `id path` / `id command |` list (a Kaldi wav.scp) or a JSONL list of {id, path}. */
 export function readUtteranceList(file: string): Job[] {
   let text: string;
   try {
+    if (statSync(file).isDirectory()) throw new Error('is a directory; give a list file (id path lines or JSONL), or a corpus with --corpus DIR');
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new CliError(`features: cannot read --input ${file}: ${(e as Error).message}`);
@@ -69,7 +101,7 @@ export function readUtteranceList(file: string): Job[] {
         throw new CliError(`features: ${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
       }
       if (typeof o.id !== 'string' || typeof o.path !== 'string') throw new CliError(`features: ${file}:${i + 1}: expected {"id": string, "path": string}`);
-      ({ id, path } = o as Job);
+      ({ id, path } = o as { id: string; path: string });
     } else {
       const m = /^(\S+)\s+(.+)$/.exec(line);
       if (!m) throw new CliError(`features: ${file}:${i + 1}: expected "id path", got "${line.slice(0, 80)}"`);
@@ -77,48 +109,40 @@ export function readUtteranceList(file: string): Job[] {
     }
     if (seen.has(id)) throw new CliError(`features: ${file}:${i + 1}: utterance id "${id}" appears twice`);
     seen.add(id);
-    jobs.push({ id, path: resolve(path) });
+    const command = kaldiPipeCommand(path);
+    jobs.push({ id, source: command !== null ? { type: 'command', command } : { type: 'file', path: resolve(path) } });
   }
   return jobs;
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '--';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+/** Jobs of a corpus split (readCorpusSplit's naming, as train/align/decode): one per supervision, segments cut Kaldi's way. */
+function corpusJobs(input: { corpus?: string; split?: string; manifest?: string }): Job[] {
+  try {
+    return corpusSegments(input);
+  } catch (e) {
+    if (e instanceof CorpusError) throw new CliError(`features: ${e.message}`);
+    throw e;
+  }
 }
 
-/** A progress bar on a TTY; periodic plain lines otherwise (logs, CI). */
+/** @kdasr/core's progress line (redrawn on a TTY, plain lines otherwise, JSON with --log-json). */
 class Progress {
-  private start = Date.now();
-  // ETA from the rate since the first result, so worker start-up does not inflate it.
-  private first: { at: number; done: number } | null = null;
-  private lastLine = 0;
-  private tty = Boolean(process.stderr.isTTY);
-  constructor(private total: number) {}
+  private readonly logger = new Logger('features');
+  private readonly p;
+  constructor(total: number) {
+    this.p = this.logger.progress(total, { unit: 'utterances', rateUnit: 'utt' });
+  }
 
-  update(done: number, failed: number, force = false): void {
-    const now = Date.now();
-    const elapsed = (now - this.start) / 1000;
-    if (!this.first && done > 0) this.first = { at: now, done };
-    const rate = this.first && done > this.first.done ? (done - this.first.done) / ((now - this.first.at) / 1000) : 0;
-    const eta = done >= this.total ? 0 : rate > 0 ? (this.total - done) / rate : Infinity;
-    const pct = this.total ? (100 * done) / this.total : 100;
-    if (this.tty) {
-      if (!force && now - this.lastLine < 100) return;
-      const width = 30;
-      const fill = Math.round((width * pct) / 100);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${this.total} ${pct.toFixed(0)}% ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? ` ${failed} failed` : ''}  `);
-    } else {
-      if (!force && now - this.lastLine < 10_000) return;
-      process.stderr.write(`features: ${done}/${this.total} (${pct.toFixed(0)}%) elapsed ${fmtTime(elapsed)} ETA ${fmtTime(eta)}${failed ? `, ${failed} failed` : ''}\n`);
-    }
-    this.lastLine = now;
+  update(done: number, failed: number): void {
+    this.p.update(done, failed);
+  }
+
+  breakLine(): void {
+    this.logger.breakLine();
   }
 
   end(): void {
-    if (this.tty) process.stderr.write('\n');
+    this.p.end();
   }
 }
 
@@ -149,7 +173,8 @@ function runWorker(): void {
       send({ type: 'ready' });
     } else if (m.type === 'job') {
       try {
-        const r = extractor!.fromFile(m.job.path, { rng: new Rng(seed).fork(m.job.id) });
+        const j = m.job;
+        const r = featuresFromSource(extractor!, j.source, { what: `utterance ${j.id}`, segment: j.segment, channel: j.channel, rng: new Rng(seed).fork(j.id) });
         send({ type: 'done', id: m.job.id, rows: r.features.numFrames, cols: r.features.numCols, data: r.features.data, durationSec: r.durationSec, sampleRateHz: r.sampleRateHz });
       } catch (e) {
         send({ type: 'failed', id: m.job.id, message: e instanceof Error ? e.message : String(e) });
@@ -162,15 +187,34 @@ function runWorker(): void {
 
 if (process.env.KDASR_FEATURES_WORKER === '1' && process.send) runWorker();
 
-async function extract(values: { input?: string; out?: string; config?: string; jobs?: string; strict?: boolean; seed?: string }): Promise<number> {
-  if (!values.input || !values.out) throw new CliError(`features: --input and --out are both required\n\n${help}`);
-  lockDirectory(values.out, { command: `kdasr features --input ${values.input} --out ${values.out}` }); // one writer per --out; released at exit
+interface ExtractFlags {
+  input?: string;
+  corpus?: string;
+  split?: string;
+  manifest?: string;
+  out?: string;
+  config?: string;
+  jobs?: string;
+  strict?: boolean;
+  seed?: string;
+  kaldi?: boolean;
+  'max-failures'?: string;
+}
+
+async function extract(values: ExtractFlags): Promise<number> {
+  const inputs = [values.input, values.corpus, values.manifest].filter((x) => x !== undefined);
+  if (inputs.length !== 1 || !values.out) throw new CliError(`features: give one of --input, --corpus and --manifest, and --out\n\n${help}`);
+  if (values.split !== undefined && values.corpus === undefined) throw new CliError('features: --split goes with --corpus');
+  lockDirectory(values.out, { command: ['kdasr', 'features', ...Object.entries(values).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v)]))].join(' ') }); // one writer per --out; released at exit
   const config = loadConfig(values.config);
   const jobsN = values.jobs === undefined ? Math.min(8, availableParallelism()) : Number(values.jobs);
   if (!Number.isInteger(jobsN) || jobsN < 1) throw new CliError(`features: --jobs must be a positive integer, got ${values.jobs}`);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new CliError(`features: --seed must be a non-negative integer, got ${values.seed}`);
-  const all = readUtteranceList(values.input);
+  const maxFailures = values['max-failures'] === undefined ? (values.strict ? 0 : Infinity) : Number(values['max-failures']);
+  if (!(Number.isInteger(maxFailures) || maxFailures === Infinity) || maxFailures < 0)
+    throw new CliError(`features: --max-failures must be a non-negative integer, got ${values['max-failures']}`);
+  const all = values.input !== undefined ? readUtteranceList(values.input) : corpusJobs({ corpus: values.corpus, split: values.split, manifest: values.manifest });
   let writer: FeatureArchiveWriter;
   try {
     writer = FeatureArchiveWriter.open(values.out, { config, commitEvery: 100 });
@@ -231,7 +275,7 @@ async function extract(values: { input?: string; out?: string; config?: string; 
               seconds += m.durationSec;
             } else {
               failures.push({ id: m.id, message: m.message });
-              progress.end();
+              progress.breakLine();
               process.stderr.write(`features: skipped ${m.id}: ${m.message}\n`);
               if (values.strict) fatal = new Error(`--strict: ${m.id}: ${m.message}`);
             }
@@ -253,7 +297,7 @@ async function extract(values: { input?: string; out?: string; config?: string; 
     for (const w of workers) if (w.exitCode === null) w.kill();
     process.removeListener('SIGINT', onSigint);
     writer.close();
-    progress.update(done, failures.length, true);
+    progress.update(done, failures.length);
     progress.end();
   }
   const wall = (performance.now() - t0) / 1000;
@@ -261,11 +305,43 @@ async function extract(values: { input?: string; out?: string; config?: string; 
   console.log(
     `features: ${done - failures.length} utterances computed, ${skipped} already present, ${frames} frames, ${seconds.toFixed(1)} s of audio in ${wall.toFixed(1)} s (real-time factor ${rtf.toFixed(4)}, ${nWorkers} workers), ${failures.length} failures -> ${values.out}`,
   );
+  if (values.kaldi) writeKaldiCopy(values.out, all);
   if (fatal) {
     console.error(`kdasr features: ${(fatal as Error).message}`);
     return 1;
   }
+  return exitStatus(todo.length, failures.length, maxFailures);
+}
+
+/**
+ * Kaldi's convention ("Done N out of M", exit status 0 when any succeeded), tightened by --max-failures.
+ * A run with nothing left to do (everything already in the archive) succeeds.
+ */
+function exitStatus(todo: number, failed: number, maxFailures: number): number {
+  if (todo > 0 && failed === todo) {
+    console.error(`kdasr features: none of the ${todo} utterances could be computed (see the reasons above)`);
+    return 1;
+  }
+  if (failed > maxFailures) {
+    console.error(`kdasr features: ${failed} of ${todo} utterances failed, more than --max-failures ${maxFailures}`);
+    return 1;
+  }
   return 0;
+}
+
+/** Kaldi feats.ark/scp and per-speaker cmvn.ark/scp of the listed utterances present in the archive, in list order. */
+function writeKaldiCopy(dir: string, jobs: Job[]): void {
+  const a = FeatureArchive.open(dir);
+  try {
+    const present = jobs.filter((j) => a.has(j.id));
+    const utt2spk = new Map(present.map((j) => [j.id, j.speaker ?? j.id]));
+    const n = writeKaldiFeatureDir(dir, (function* () {
+      for (const j of present) yield { id: j.id, features: a.get(j.id) };
+    })(), { utt2spk });
+    console.log(`features: Kaldi copy: ${n.utterances} utterances -> ${join(dir, 'feats.scp')}, ${n.speakers} speakers -> ${join(dir, 'cmvn.scp')}`);
+  } finally {
+    a.close();
+  }
 }
 
 function dump(argv: string[]): number {
@@ -276,8 +352,14 @@ function dump(argv: string[]): number {
   }
   if (positionals.length) throw new CliError(`features dump: unexpected argument "${positionals[0]}"\n\n${help}`);
   if (!values.archive || !values.npy) throw new CliError(`features dump: --archive and --npy are required\n\n${help}`);
-  if (!existsSync(values.archive) || !FeatureArchive.exists(values.archive)) throw new CliError(`features dump: ${values.archive} is not a feature archive (no index.json)`);
-  const a = FeatureArchive.open(values.archive);
+  if (!existsSync(values.archive.replace(/^(scp|ark):/, ''))) throw new CliError(`features dump: ${values.archive} does not exist`);
+  let a: FeatureArchive;
+  try {
+    // A kdasr archive, or a Kaldi feats.scp / ark / data dir.
+    a = FeatureArchive.open(values.archive);
+  } catch (e) {
+    throw new CliError(`features dump: ${(e as Error).message}`);
+  }
   try {
     if (values.id !== undefined) {
       if (!a.has(values.id)) throw new CliError(`features dump: no utterance "${values.id}" in ${values.archive} (${a.size} utterances)`);
@@ -304,7 +386,12 @@ export const command: Command = {
       argv,
       {
         input: { type: 'string' },
+        corpus: { type: 'string' },
+        split: { type: 'string' },
+        manifest: { type: 'string' },
         out: { type: 'string' },
+        kaldi: { type: 'boolean' },
+        'max-failures': { type: 'string' },
         config: { type: 'string' },
         jobs: { type: 'string' },
         strict: { type: 'boolean' },

@@ -2,9 +2,15 @@
  * The CLI's commands. Each command lives in its own file under commands/ and is listed here once;
  * `kdasr help` prints the summaries in this order.
  */
+import type { OptionSpec } from '../args.js';
+
 export interface Command {
   name: string;
   summary: string;
+  /** The flags run() parses (besides --help), so a test can check that the help text names each one. */
+  options?: OptionSpec;
+  /** The text --help prints. */
+  help?: string;
   /** Runs the command with the arguments after its name; returns the exit code. */
   run(argv: string[]): Promise<number>;
 }

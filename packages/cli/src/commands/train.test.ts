@@ -115,12 +115,12 @@ describe('kdasr train / align / decode / eval', () => {
 
   // Uses mono2 from the test above: an interrupted decode (partial.jsonl with K results and a line cut mid-write)
   // resumes to the same hypotheses; a partial file from other settings is refused.
-  it('decode reports progress and resumes from OUT/partial.jsonl', { timeout: 30_000 }, () => {
+  it('decode reports progress and resumes from OUT/partial.jsonl', { timeout: 300_000 }, () => {
     const inputs = { model: join(dir, 'mono2'), corpus: join(dir, 'test'), feats: join(dir, 'feats-test') };
     const args = (out: string) => ['decode', '--model', inputs.model, '--corpus', inputs.corpus, '--feats', inputs.feats, '--out', join(dir, out)];
     let r = kdasr(...args('res-full'));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/decode: 15\/15 utterances, [\d.]+ utt\/s, ETA 0:00/);
+    expect(r.stderr).toMatch(/decode: 15\/15 utterances, [\d.]+ utt\/s, elapsed \d+s, ETA 0s/);
     expect(r.stderr.match(/decode: \d+\/15 utterances/g)!.length).toBeLessThanOrEqual(11);
     expect(existsSync(join(dir, 'res-full', 'partial.jsonl'))).toBe(false);
     const hyp = readFileSync(join(dir, 'res-full', 'hyp.txt'), 'utf8');
@@ -137,6 +137,27 @@ describe('kdasr train / align / decode / eval', () => {
     expect(readFileSync(join(out, 'hyp.txt'), 'utf8')).toBe(hyp);
     expect(existsSync(join(out, 'partial.jsonl')) || existsSync(join(out, 'partial.json'))).toBe(false);
 
+    // A partial file from an older kdasr (`final` where this one writes `reachedFinal`) is upgraded, not misread
+    // as "no final state"; a line with neither field is refused with the file, line and field.
+    const settings = JSON.stringify({ ...inputs, options: { 'acoustic-scale': '1', corpus: inputs.corpus, feats: inputs.feats, model: inputs.model } });
+    const old = (h: string, i: number, extra: Record<string, unknown>) => JSON.stringify({ id: h.split(' ')[0], r: { hyp: h, ref: refs[i], ...extra } }) + '\n';
+    const full = JSON.parse(readFileSync(join(dir, 'res-full', 'decode.json'), 'utf8')) as { notReachedFinal: number };
+    mkdirSync(join(dir, 'res-old'));
+    writeFileSync(join(dir, 'res-old', 'partial.json'), settings);
+    writeFileSync(join(dir, 'res-old', 'partial.jsonl'), hyp.trim().split('\n').slice(0, K).map((h, i) => old(h, i, { final: true })).join(''));
+    r = kdasr(...args('res-old'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`decode: resuming, ${K} utterances already done`);
+    expect(r.stderr).toContain(`${K} results from an older kdasr upgraded`);
+    expect(readFileSync(join(dir, 'res-old', 'hyp.txt'), 'utf8')).toBe(hyp);
+    expect((JSON.parse(readFileSync(join(dir, 'res-old', 'decode.json'), 'utf8')) as { notReachedFinal: number }).notReachedFinal).toBe(full.notReachedFinal);
+    mkdirSync(join(dir, 'res-bad'));
+    writeFileSync(join(dir, 'res-bad', 'partial.json'), settings);
+    writeFileSync(join(dir, 'res-bad', 'partial.jsonl'), old(hyp.split('\n')[0], 0, {}));
+    r = kdasr(...args('res-bad'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(dir, 'res-bad', 'partial.jsonl')} line 1: field "reachedFinal" (or the older "final") is missing or not a boolean`);
+
     mkdirSync(join(dir, 'res-other'));
     writeFileSync(join(dir, 'res-other', 'partial.json'), JSON.stringify({ ...inputs, options: {} }));
     writeFileSync(join(dir, 'res-other', 'partial.jsonl'), '');
@@ -144,6 +165,33 @@ describe('kdasr train / align / decode / eval', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'res-other', 'partial.jsonl')} is from a run with different settings`);
     expect(r.stderr).toContain('delete it to start over, or use another --out');
+  });
+
+  // Uses mono2 and res-full from the tests above: the split named as corpus + split, or as a manifest file, decodes
+  // exactly like the split's own directory (no hand-made lists).
+  it('takes --corpus DIR --split NAME or --manifest FILE', { timeout: 300_000 }, () => {
+    const common = ['--model', join(dir, 'mono2'), '--feats', join(dir, 'feats-test')];
+    const want = readFileSync(join(dir, 'res-full', 'hyp.txt'), 'utf8');
+    let r = kdasr('decode', ...common, '--corpus', dir, '--split', 'test', '--out', join(dir, 'by-split'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'by-split', 'hyp.txt'), 'utf8')).toBe(want);
+    r = kdasr('decode', ...common, '--manifest', join(dir, 'test', 'supervisions.jsonl'), '--out', join(dir, 'by-manifest'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'by-manifest', 'hyp.txt'), 'utf8')).toBe(want);
+    // --log-json: every stderr line is one JSON object, progress included; --quiet: nothing on stderr.
+    r = kdasr('decode', ...common, '--corpus', dir, '--split', 'test', '--out', join(dir, 'by-json'), '--log-json');
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; name: string; done?: number; final?: boolean });
+    expect(events.find((e) => e.level === 'progress' && e.final)).toMatchObject({ name: 'decode', done: 15 });
+    r = kdasr('decode', ...common, '--corpus', dir, '--split', 'test', '--out', join(dir, 'by-quiet'), '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    r = kdasr('decode', ...common, '--corpus', dir, '--split', 'dev', '--out', join(dir, 'by-dev'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--split dev: ${dir} has neither dev/supervisions.jsonl nor splits.json`);
+    r = kdasr('decode', ...common, '--out', join(dir, 'no-corpus'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('decode: pass --corpus DIR [--split NAME] or --manifest FILE');
   });
 
   // Uses ali1 from the test above (same file, run in order).
@@ -251,7 +299,7 @@ describe('kdasr train / align / decode / eval', () => {
 
   it('names missing inputs', () => {
     const r = kdasr('train', '--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--exp', join(dir, 'x'));
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain('a flat start needs --lexicon FILE or --whole-word N');
   });
 });

@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { provenance, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
-import { formatDuration, linePlotSpec, markdownTable, writePlot, type Series } from '@kdasr/mnist';
+import { formatDuration, provenance, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
+import { linePlotSpec, markdownTable, writePlot, type Series } from '@kdasr/mnist';
 import type { AsrRecipeConfig } from './config.js';
 import { DATA_DIR } from './data.js';
 import { fmtPct, memberDir, readRecord, studentDir, studentSpecs, type ModelRecord } from './systems.js';

@@ -60,6 +60,11 @@ describe('specialists recipe, synthetic smoke task (tfjs engine, cpu backend)', 
     expect(eq5.combinedAccuracy).toBeGreaterThan(eq5.generalistAccuracy);
     expect(eq5.conditional.examples).toBe(480);
     expect(t.combine.eq5.notConverged).toBe(0);
+    // Cap hits of the other Eq. 5 runs (distil-back teacher, soft-specialists evaluations) are counted and reported.
+    const caps = t.soft!.eq5NotConverged!;
+    const teacher = (t.distilBack as { teacher: { notConverged: number; rowsComputed: number } }).teacher;
+    expect(Number.isInteger(caps.soft) && Number.isInteger(caps.hardCalibrated) && Number.isInteger(teacher.notConverged)).toBe(true);
+    expect(md).toContain(`Cap hits elsewhere: the distil-back teacher ${teacher.notConverged} of ${teacher.rowsComputed.toLocaleString('en-US')} training rows it computed; soft-target specialists ${caps.soft} and re-calibrated hard specialists ${caps.hardCalibrated} test examples.`);
     expect(t.specialists.totalExamplesSeen).toBe(t.specialists.specialists.reduce((s, x) => s + x.examplesSeen, 0));
     expect(t.provenance.gitCommit).toBeTruthy();
     expect(t.config.seed).toBe(1);

@@ -16,7 +16,7 @@ import type {
   SingleModelResult,
   SoftResult,
   SpecialistsResult,
-} from './recipe.js';
+} from './results.js';
 
 export interface TaskResults {
   task: string;
@@ -198,6 +198,16 @@ interface BeyondRow {
   compute: string;
 }
 
+/** Eq. 5 cap hits outside the combine stage (distilling back, soft-target specialists), as a sentence or ''. */
+export function capHitsElsewhere(r: TaskResults): string {
+  const parts: string[] = [];
+  const t = enabled(r.distilBack)?.teacher;
+  if (t?.notConverged !== undefined && t.method === 'eq5') parts.push(`the distil-back teacher ${int(t.notConverged)} of ${int(t.rowsComputed)} training rows it computed`);
+  const s = r.soft?.enabled ? r.soft.eq5NotConverged : undefined;
+  if (s) parts.push(`soft-target specialists ${int(s.soft)} and re-calibrated hard specialists ${int(s.hardCalibrated)} test examples`);
+  return parts.length ? ` Cap hits elsewhere: ${parts.join('; ')}.` : '';
+}
+
 export function beyondRows(r: TaskResults): BeyondRow[] {
   const n = r.data.sizes.train;
   const e = r.combine.methods.eq5!;
@@ -334,7 +344,7 @@ export function renderTaskReport(r: TaskResults, options: { plotPrefix: string; 
     '',
     `${h}# Eq. 5 solver`,
     '',
-    `Convergence criterion: ${q.criterion} (gradTolerance ${q.gradTolerance}, maxIterations ${q.maxIterations}). ${int(q.withActive)} of ${int(e.examples)} test examples had at least one active specialist (mean ${q.meanActive.toFixed(2)} active per example); mean ${q.meanIterations.toFixed(1)} iterations (max ${q.maxIterations_}) per such example; ${q.notConverged} hit maxIterations. Mean test NLL: generalist ${r.combine.generalistNll.toFixed(4)}, Eq. 5 ${(e as SpecialistMetrics & { nll: number }).nll.toFixed(4)}.`,
+    `Convergence criterion: ${q.criterion} (gradTolerance ${q.gradTolerance}, maxIterations ${q.maxIterations}). ${int(q.withActive)} of ${int(e.examples)} test examples had at least one active specialist (mean ${q.meanActive.toFixed(2)} active per example); mean ${q.meanIterations.toFixed(1)} iterations (max ${q.maxIterations_}) per such example; ${q.notConverged} hit maxIterations. Mean test NLL: generalist ${r.combine.generalistNll.toFixed(4)}, Eq. 5 ${(e as SpecialistMetrics & { nll: number }).nll.toFixed(4)}.${capHitsElsewhere(r)}`,
     '',
     `${h}# Clusters`,
     '',
