@@ -11,7 +11,8 @@ import type { Rng } from '@kdasr/core';
 import type { FeatureMatrix } from './fbank.js';
 import type { ExtractResult, FeaturePipelineConfig } from './pipeline.js';
 import { resample } from './resample.js';
-import { decodeWav, readWav, WavError, type WavAudio, type WavFileReadOptions } from './wav.js';
+import { decodeWav, WavError, type WavAudio, type WavFileReadOptions } from './wav.js';
+import { readWav } from './wav-file.js';
 
 export type AudioSource = { type: 'file'; path: string } | { type: 'command'; command: string };
 

@@ -31,7 +31,8 @@ import {
   type TreeFile,
   type Utterance,
 } from '@kdasr/acoustic-models';
-import { inventoryOf, makeLang } from '../lang.js';
+import { inventoryOf } from '../lang.js';
+import { makeLang } from '../make-lang.js';
 import { InputError, LANG_FILE, frameOptionsOf, readCorpus, readLang } from './inputs.js';
 
 export interface TrainFromCorpusOptions {
