@@ -31,7 +31,8 @@ export function parseCommandArgs<O extends OptionSpec>(
     // node:util's message for an unknown flag: Unknown option '--exp-dir'. ...
     const unknown = /Unknown option '(--?[^']+)'/.exec(message);
     const hint = unknown && unknown[1].startsWith('--') ? didYouMean(unknown[1].slice(2), [...Object.keys(options), 'help'], (s) => `--${s}`) : '';
-    const what = unknown ? `unknown option ${unknown[1]}.` : message;
+    // Node's wording, without its advice on positionals starting with '-' (not what a mistyped flag needs).
+    const what = unknown ? `Unknown option '${unknown[1]}'.` : message;
     throw new CliError(`${command}: ${what}${hint}\n\n${help}`);
   }
 }

@@ -100,7 +100,7 @@ describe('kdasr --version and unknown names (the real bin)', () => {
     expect(r.stderr).toContain('unknown command "tarin". Did you mean "train"?');
     r = kdasr('train', '--feat', 'x');
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('train: unknown option --feat. Did you mean --feats?');
+    expect(r.stderr).toContain("train: Unknown option '--feat'. Did you mean --feats?");
   });
 });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { encodeWav, resample } from '@kdasr/audio-features';
-import { Rng, formatDuration, provenance, validateId, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
+import { Logger, Rng, formatDuration, provenance, validateId, writeFileAtomic, writeJsonAtomic } from '@kdasr/core';
 import type { Condition, NoiseType } from './conditions.js';
 import { getEspeak } from './espeak.js';
 import { Lexicon, buildPhoneSet, formatPhonesTxt, writeLexiconJsonl, writeLexiconTxt, writePhonesJsonl } from './lexicon.js';
@@ -257,20 +257,12 @@ export async function synthCorpus(opts: SynthOptions): Promise<SynthSummary> {
     `corpus synth: preset ${preset.name}, seed ${seed}, ${plan.utterances.length} utterances from ${plan.speakers.length} voices; ${resumed} already done, ${todo.length} to go on ${jobs} process(es)`,
   );
 
-  let finished = 0;
+  // The shared progress module, writing its plain lines through `log` (the caller's sink).
+  const bar = new Logger('corpus synth', { sink: { write: (chunk: string) => log(chunk.replace(/\n$/, '')) } }).progress(todo.length, { unit: 'utterances', rateUnit: 'utt', plainIntervalMs: 2000 });
   let audioSec = 0;
-  let lastLog = 0;
   const progress = (durSec: number) => {
-    finished++;
     audioSec += durSec;
-    const now = Date.now();
-    if (now - lastLog < 2000 && finished < todo.length) return;
-    lastLog = now;
-    const el = (now - t0) / 1000;
-    const rate = finished / el;
-    log(
-      `corpus synth: ${finished}/${todo.length} (${((100 * finished) / todo.length).toFixed(1)}%), ${(audioSec / 3600).toFixed(2)} h of audio, ${rate.toFixed(1)} utt/s, elapsed ${formatDuration(el)}, ETA ${formatDuration((todo.length - finished) / rate)}`,
-    );
+    bar.tick(1, 0, `${(audioSec / 3600).toFixed(2)} h of audio`);
   };
   if (shards.length > 0) await runWorkers(outDir, plan, shards, jobs, progress);
   const summary = finalise(outDir, plan, resumed, t0);

@@ -185,7 +185,7 @@ describe('distill', () => {
       process.stderr.isTTY = true;
       await run(true);
       const drawn = writes.join('');
-      expect(drawn).toMatch(/epoch 1\/1 step \d\/2 loss \d+\.\d{4} lr 0\.100 ETA \d+:\d\d/);
+      expect(drawn).toMatch(/\rdistill: 2\/2 steps of epoch 1\/1, [\d.]+ steps\/s, elapsed \d+s, ETA 0s, loss \d+\.\d{4} lr 0\.100/);
       expect(drawn).toContain('\n');
       writes.length = 0;
       await run(false);

@@ -198,7 +198,7 @@ describe('kdasr train / align / decode / eval', () => {
   const trainArgs = () => ['--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--ali', join(dir, 'ali1'), '--preset', 'tiny', '--epochs', '6', '--hidden-units', '64'];
   const trainJson = (exp: string) => JSON.parse(readFileSync(join(dir, exp, 'train.json'), 'utf8'));
 
-  it('--engine tfjs is honoured; native trains the same config as well', { timeout: 120_000 }, () => {
+  it('--engine tfjs is honoured; native trains the same config as well', { timeout: 300_000 }, () => {
     let r = kdasr('train', ...trainArgs(), '--exp', join(dir, 'eng-tfjs'), '--engine', 'tfjs');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('engine tfjs (requested)');

@@ -7,15 +7,7 @@ import { readDone } from '../stages.js';
 import { type SpecialistsRecipeConfig } from './config.js';
 import { type TaskResults } from './report.js';
 import { SPECIALISTS_STAGE_NAMES, STAGE_COMMANDS_FILE, readResult, readResultIfAny } from './env.js';
-import type {
-  ClustersResult,
-  CombineResult,
-  DataResult,
-  GeneralistResult,
-  SingleModelResult,
-  SoftResult,
-  SpecialistsResult,
-} from './results.js';
+import type { ClustersResult, CombineResult, DataResult, GeneralistResult, SingleModelResult, SoftResult, SpecialistsResult } from './results.js';
 
 /** Everything the report shows for one task, from results/*.json and done/*.json. */
 export function collectSpecialistsTaskResults(expDir: string, config: SpecialistsRecipeConfig, engine?: ResolvedEngine, command?: string): TaskResults {
