@@ -9,3 +9,12 @@ export { studentSpecs, smallDataIndices, type StudentSpec, type ModelRecord } fr
 export { readScore, type SystemScore } from './asr/score.js';
 export { collectResults, renderMarkdown, formatTables, readResults, PAPER, type AsrResults } from './asr/report.js';
 export * from './specialists/index.js';
+export { readConfigFile, applyOverrides, parseOverride, validateConfig, resolveConfig, ConfigError, type ResolveConfigOptions } from './workflow/config-file.js';
+export {
+  resolveAsrExperimentConfig,
+  resolveMnistExperimentConfig,
+  resolveSpecialistsExperimentConfigs,
+  runSpecialistsExperiment,
+  type ExperimentConfigOptions,
+  type SpecialistsConfigs,
+} from './workflow/experiment-configs.js';
