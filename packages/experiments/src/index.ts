@@ -9,7 +9,7 @@ export { studentSpecs, smallDataIndices, type StudentSpec, type ModelRecord } fr
 export { readScore, type SystemScore } from './asr/score.js';
 export { collectResults, renderMarkdown, formatTables, readResults, PAPER, type AsrResults } from './asr/report.js';
 export * from './specialists/index.js';
-export { readConfigFile, applyOverrides, parseOverride, validateConfig, resolveConfig, ConfigError, type ResolveConfigOptions } from './workflow/config-file.js';
+export { readConfigFile, applyOverrides, parseOverride, validateConfig, resolveConfig, resolveCommandConfig, mergeConfig, ConfigError, type ResolveConfigOptions } from './workflow/config-file.js';
 export {
   resolveAsrExperimentConfig,
   resolveMnistExperimentConfig,
@@ -18,3 +18,41 @@ export {
   type ExperimentConfigOptions,
   type SpecialistsConfigs,
 } from './workflow/experiment-configs.js';
+export {
+  transferSetSchema,
+  loadTransferSet,
+  resolveTransferSpec,
+  labelledFrames,
+  modelDirsOf,
+  expDirOf,
+  loadTeacherModels,
+  type TransferSetSpec,
+  type TransferSetInput,
+  type TransferSetRecord,
+  type LoadedTransferSet,
+} from './workflow/transfer-set.js';
+export {
+  runTeacherLogits,
+  parseTeacherLogitsConfig,
+  readTeacherLogitsManifest,
+  teacherLogitsConfigSchema,
+  TRANSFER_FILE,
+  type TeacherLogitsConfig,
+  type TeacherLogitsConfigInput,
+  type TeacherLogitsManifest,
+  type TeacherLogitsOptions,
+  type TeacherLogitsResult,
+} from './workflow/teacher-logits.js';
+export {
+  runDistill,
+  parseDistillConfig,
+  distillConfigSchema,
+  TransferMixture,
+  RoutedTeacher,
+  DISTILL_FILE,
+  type DistillConfig,
+  type DistillConfigInput,
+  type DistillRunOptions,
+  type DistillRunResult,
+  type DistillRow,
+} from './workflow/distill.js';

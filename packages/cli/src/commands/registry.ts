@@ -18,5 +18,7 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   align: { summary: 'forced-align a corpus with a trained acoustic model (frame labels for retraining)', load: async () => (await import('./align.js')).command },
   decode: { summary: 'decode a corpus split with a trained acoustic model and a bigram LM (Kaldi-style hyp text)', load: async () => (await import('./decode.js')).command },
   eval: { summary: 'evaluate an acoustic model: WER (decode + score) and frame accuracy / ECE / confusions', load: async () => (await import('./eval.js')).command },
+  'teacher-logits': { summary: 'store a teacher\u2019s (or ensemble\u2019s) logits on a transfer set, labelled or not (for kdasr distill)', load: async () => (await import('./teacher-logits.js')).command },
+  distill: { summary: 'train a student on soft targets from stored logits or teacher models (labelled and unlabelled transfer sets)', load: async () => (await import('./distill.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
 };

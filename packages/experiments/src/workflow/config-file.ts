@@ -197,3 +197,21 @@ export function resolveConfig<S extends z.ZodType>(schema: S, o: ResolveConfigOp
   const withSets = applyOverrides(data, o.sets ?? []);
   return validateConfig(schema, withSets, o.sets && o.sets.length > 0 ? `${where} with --set ${o.sets.join(' --set ')}` : where);
 }
+
+/** `over` merged into `base`: plain objects key by key (recursively), anything else replaced; undefined skipped. */
+export function mergeConfig(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? structuredClone(base) : structuredClone(over);
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) out[k] = mergeConfig(out[k], v);
+  return out;
+}
+
+/**
+ * A command's config: the file (if any), then the values its flags set (flags win), then `--set`s, validated.
+ * Commands build `flags` from their options, leaving unset flags undefined.
+ */
+export function resolveCommandConfig<S extends z.ZodType>(schema: S, o: { file?: string; flags?: unknown; sets?: readonly string[]; where: string }): z.output<S> {
+  const data = mergeConfig(o.file !== undefined ? readConfigFile(o.file) : {}, o.flags ?? {});
+  const where = o.file !== undefined ? `${o.where} (config file ${o.file} and flags)` : o.where;
+  return validateConfig(schema, applyOverrides(data, o.sets ?? []), o.sets?.length ? `${where} with --set ${o.sets.join(' --set ')}` : where);
+}
