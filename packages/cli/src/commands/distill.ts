@@ -22,10 +22,11 @@ teachers and transfer sets:
   --feats DIR, --corpus DIR, --split S, --utts FILE, --ali DIR, --unlabelled
                         one transfer set given by flags (soft targets from --teacher)
   --transfer SPEC       a transfer set as key=value pairs, repeatable: logits=DIR or feats=DIR, and corpus=DIR,
-                        split=S, utts=FILE, ali=DIR, weight=W (default 1), unlabelled
+                        split=S, utts=FILE, exclude=FILE (utterances to leave out), ali=DIR, weight=W
+                        (default 1), unlabelled
                         e.g. --transfer logits=exp/logits,weight=1 --transfer logits=exp/logits-unlab,unlabelled
   --combine C           arithmetic | geometric (default arithmetic)
-  --dev SPEC            labelled dev frames (feats=DIR,corpus=DIR,split=S,ali=DIR): early stopping and the table
+  --dev SPEC            labelled dev frames (feats=DIR,corpus=DIR,split=S,utts=FILE,ali=DIR): early stopping, table
   --baseline DIR        a hard-label model for the "gain kept" line
 loss:
   --temperature T       softmax temperature of the soft term (default 2)
@@ -45,7 +46,7 @@ student and training:
   --set K=V             override one config field (e.g. --set loss.temperature=5); repeatable
   --print-config        print the resolved config as JSON and exit`;
 
-const SPEC_KEYS = ['logits', 'feats', 'corpus', 'split', 'utts', 'ali', 'weight', 'labels', 'unlabelled'];
+const SPEC_KEYS = ['logits', 'feats', 'corpus', 'split', 'utts', 'exclude', 'ali', 'weight', 'labels', 'unlabelled'];
 
 /** "k=v,k=v,flag" -> a transfer entry. */
 export function parseSetSpec(spec: string, flag: string): Record<string, unknown> {

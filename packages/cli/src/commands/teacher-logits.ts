@@ -23,6 +23,7 @@ Frames are written in shards; an interrupted run resumes at its next shard when 
   --corpus DIR          manifest directory: selects utterances (and labels from its phone alignments)
   --split S             a split of --corpus (CORPUS/S/, or CORPUS/splits.json's speakers)
   --utts FILE           utterance list (first field of each line); without --corpus and --utts, every archive id
+  --exclude FILE        utterances to leave out (e.g. the dev-utts.txt that kdasr train held out)
   --ali DIR             frame labels from kdasr align (recorded only: the logits do not depend on labels)
   --unlabelled          treat the set as unlabelled even where alignments exist
   --top-k K             store the K largest logits per frame plus one tail value (default dense)
@@ -32,7 +33,7 @@ Frames are written in shards; an interrupted run resumes at its next shard when 
   --engine E            native | tfjs | auto (default auto)
   --backend B           tensor backend (default: best available)
   --config FILE         JSON or YAML config (fields: models, combine, transfer {feats, corpus, split, utts, ali,
-                        labels}, topK, tailTemperature, chunkRows, shardChunks, batchSize, engine); flags win
+                        exclude, labels}, topK, tailTemperature, chunkRows, shardChunks, batchSize, engine); flags win
   --set K=V             override one config field (e.g. --set transfer.split=dev); repeatable
   --print-config        print the resolved config as JSON and exit`;
 
@@ -57,6 +58,7 @@ export const command: Command = {
         corpus: { type: 'string' },
         split: { type: 'string' },
         utts: { type: 'string' },
+        exclude: { type: 'string' },
         ali: { type: 'string' },
         unlabelled: { type: 'boolean' },
         'top-k': { type: 'string' },
@@ -85,7 +87,7 @@ export const command: Command = {
       shardChunks: int(values['shard-chunks'], 'shard-chunks'),
       batchSize: int(values['batch-size'], 'batch-size'),
       engine: values.engine,
-      transfer: { feats: values.feats, corpus: values.corpus, split: values.split, utts: values.utts, ali: values.ali, labels: values.unlabelled ? 'none' : undefined },
+      transfer: { feats: values.feats, corpus: values.corpus, split: values.split, utts: values.utts, exclude: values.exclude, ali: values.ali, labels: values.unlabelled ? 'none' : undefined },
     };
     let config;
     try {

@@ -257,7 +257,7 @@ export function parseDistillConfig(input: unknown, where = 'distill config'): Di
   return {
     ...c,
     teachers: c.teachers.map((t) => resolve(t)),
-    transfer: c.transfer.map((t) => ({ ...t, logits: abs(t.logits), feats: abs(t.feats), corpus: abs(t.corpus), utts: abs(t.utts), ali: abs(t.ali) })),
+    transfer: c.transfer.map((t) => ({ ...t, logits: abs(t.logits), feats: abs(t.feats), corpus: abs(t.corpus), utts: abs(t.utts), exclude: abs(t.exclude), ali: abs(t.ali) })),
     baseline: abs(c.baseline),
   };
 }

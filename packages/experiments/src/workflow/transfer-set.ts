@@ -23,6 +23,8 @@ export const transferSetSchema = z.strictObject({
   split: z.string().min(1).optional(),
   /** Utterance list (one id per line; Kaldi-style, the first field of each line). */
   utts: z.string().min(1).optional(),
+  /** Utterances to leave out (same format), e.g. the dev-utts.txt kdasr train held out. */
+  exclude: z.string().min(1).optional(),
   /** Frame labels from `kdasr align` (DIR/labels.jsonl); else the corpus' phone alignments, where present. */
   ali: z.string().min(1).optional(),
   /** 'none': treat the set as unlabelled even where alignments exist (soft targets only). */
@@ -59,7 +61,7 @@ export function resolveTransferSpec(input: TransferSetInput, where = 'transfer s
   const s = r.data;
   const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
   if (s.split !== undefined && s.corpus === undefined) throw new ConfigError(`${where}: split "${s.split}" needs corpus (the manifest directory it is a split of)`);
-  return { ...s, feats: resolve(s.feats), corpus: abs(s.corpus), utts: abs(s.utts), ali: abs(s.ali) };
+  return { ...s, feats: resolve(s.feats), corpus: abs(s.corpus), utts: abs(s.utts), exclude: abs(s.exclude), ali: abs(s.ali) };
 }
 
 function frameOptionsOf(archive: FeatureArchive, id: string): FrameOptions {
@@ -135,9 +137,12 @@ export function loadTransferSet(
       const keep = new Set(readUttList(spec.utts));
       ids = corpus ? ids.filter((id) => keep.has(id)) : [...keep];
     }
+    if (spec.exclude) {
+      const drop = new Set(readUttList(spec.exclude));
+      ids = ids.filter((id) => !drop.has(id));
+    }
     const missing = ids.filter((id) => !archive.has(id));
-    if (!corpus && !spec.utts) ids = archive.ids();
-    else if (missing.length > 0 && missing.length === ids.length) throw new ConfigError(`${where}: none of the ${ids.length} utterances is in ${spec.feats} (first: ${missing[0]}); check the ids match`);
+    if (missing.length > 0 && missing.length === ids.length) throw new ConfigError(`${where}: none of the ${ids.length} utterances is in ${spec.feats} (first: ${missing[0]}); check the ids match`);
     ids = ids.filter((id) => archive.has(id));
     if (ids.length === 0) throw new ConfigError(`${where}: no utterances selected from ${spec.feats}`);
     const speaker = new Map(corpus?.sups.map((s) => [s.id, s.speaker]) ?? []);
