@@ -33,6 +33,7 @@ export {
 } from './workflow/transfer-set.js';
 export {
   runTeacherLogits,
+  writeShardedTeacherLogits,
   parseTeacherLogitsConfig,
   readTeacherLogitsManifest,
   teacherLogitsConfigSchema,
@@ -42,6 +43,7 @@ export {
   type TeacherLogitsManifest,
   type TeacherLogitsOptions,
   type TeacherLogitsResult,
+  type ShardedLogitsOptions,
 } from './workflow/teacher-logits.js';
 export {
   runDistill,

@@ -12,7 +12,7 @@ import { TEACHER_LOGITS_INDEX, writeTeacherLogits, type TeacherLogitsIndex } fro
 import { z } from 'zod';
 import { hashOf } from '../stages.js';
 import { ConfigError } from './config-file.js';
-import { loadTeacherModels, loadTransferSet, transferSetSchema, type LoadedTransferSet, type TransferSetRecord } from './transfer-set.js';
+import { loadTeacherModels, loadTransferSet, transferSetSchema, type TransferSetRecord } from './transfer-set.js';
 
 export const teacherLogitsConfigSchema = z.strictObject({
   /** Model paths: a model dir, a kdasr train experiment, or an ensemble experiment (its members). */
@@ -91,21 +91,32 @@ function shardName(i: number): string {
   return `shard-${String(i).padStart(5, '0')}`;
 }
 
-/** One artifact, sharded and merged. Returns [shards written, reused, bytes]. */
-async function writeSharded(
-  dir: string,
-  teacher: Classifier,
-  data: LoadedTransferSet,
-  c: TeacherLogitsConfig,
-  sidecarConfig: unknown,
-  progress: (framesDone: number) => void,
-): Promise<[number, number, number]> {
-  const ds = data.dataset;
-  const shardRows = c.chunkRows * c.shardChunks;
+export interface ShardedLogitsOptions {
+  chunkRows: number;
+  /** Chunks per shard: the unit of resume. */
+  shardChunks: number;
+  batchSize: number;
+  topK?: number;
+  tailTemperature?: number;
+  /** Recorded as the artifact's sidecar config; shards made under another config (or frame count) are not resumed. */
+  sidecarConfig: unknown;
+  seed?: number | null;
+  /** Frames newly accounted for (computed or found in a finished shard). */
+  onFrames?: (frames: number) => void;
+}
+
+/**
+ * writeTeacherLogits in shards of whole chunks, each its own atomic artifact under `${dir}.shards/`, merged into
+ * one stored-logits artifact at `dir` (the same index and chunk files an unsharded write gives). An interrupted
+ * call keeps its finished shards and a rerun resumes at the next one. Returns shards written, reused, and bytes.
+ */
+export async function writeShardedTeacherLogits(dir: string, teacher: Classifier, ds: Dataset, o: ShardedLogitsOptions): Promise<{ written: number; reused: number; bytes: number }> {
+  const progress = o.onFrames ?? (() => {});
+  const shardRows = o.chunkRows * o.shardChunks;
   const shards = Math.max(1, Math.ceil(ds.size / shardRows));
   const work = `${dir}.shards`;
   // Shards from another config or transfer set are not resumed.
-  const key = hashOf({ sidecarConfig, frames: data.record.framesSha256, chunkRows: c.chunkRows, shardChunks: c.shardChunks, topK: c.topK ?? null, tailTemperature: c.tailTemperature });
+  const key = hashOf({ sidecarConfig: o.sidecarConfig, frames: ds.size, chunkRows: o.chunkRows, shardChunks: o.shardChunks, topK: o.topK ?? null, tailTemperature: o.tailTemperature ?? 1 });
   const keyFile = join(work, 'settings.json');
   if (existsSync(work) && (!existsSync(keyFile) || (JSON.parse(readFileSync(keyFile, 'utf8')) as { key: string }).key !== key)) rmSync(work, { recursive: true, force: true });
   if (!existsSync(keyFile)) writeJsonAtomic(keyFile, { key });
@@ -122,9 +133,9 @@ async function writeSharded(
     } else {
       let seen = 0;
       await writeTeacherLogits(sdir, teacher, new FrameRange(ds, start, end), {
-        chunkRows: c.chunkRows,
-        batchSize: c.batchSize,
-        ...(c.topK !== undefined ? { topK: c.topK, tailTemperature: c.tailTemperature } : {}),
+        chunkRows: o.chunkRows,
+        batchSize: o.batchSize,
+        ...(o.topK !== undefined ? { topK: o.topK, tailTemperature: o.tailTemperature ?? 1 } : {}),
         config: { shard: s, of: shards, frames: [start, end] },
         onProgress: (done) => {
           progress(done - seen);
@@ -151,11 +162,11 @@ async function writeSharded(
     writeFileAtomic(join(tmp, TEACHER_LOGITS_INDEX), JSON.stringify(merged, null, 2) + '\n');
     writeFileAtomic(
       join(tmp, SIDECAR_FILE),
-      JSON.stringify(makeSidecar('teacher-logits', sidecarConfig, null, { numExamples: ds.size, numClasses: merged.numClasses, layout: merged.layout, topK: merged.topK ?? null, shards }), null, 2) + '\n',
+      JSON.stringify(makeSidecar('teacher-logits', o.sidecarConfig, o.seed ?? null, { numExamples: ds.size, numClasses: merged.numClasses, layout: merged.layout, topK: merged.topK ?? null, shards }), null, 2) + '\n',
     );
   });
   rmSync(work, { recursive: true, force: true });
-  return [written, reused, bytes];
+  return { written, reused, bytes };
 }
 
 function artifactDone(dir: string, expect: unknown): boolean {
@@ -229,9 +240,16 @@ export async function runTeacherLogits(o: TeacherLogitsOptions): Promise<Teacher
         reused++;
         continue;
       }
-      const [w, r, b] = await writeSharded(dir, u.model, data, c, sidecarConfig, (n) => {
-        done += n;
-        o.onProgress?.(done, total);
+      const { written: w, reused: r, bytes: b } = await writeShardedTeacherLogits(dir, u.model, data.dataset, {
+        chunkRows: c.chunkRows,
+        shardChunks: c.shardChunks,
+        batchSize: c.batchSize,
+        ...(c.topK !== undefined ? { topK: c.topK, tailTemperature: c.tailTemperature } : {}),
+        sidecarConfig,
+        onFrames: (n) => {
+          done += n;
+          o.onProgress?.(done, total);
+        },
       });
       written += w;
       reused += r;
