@@ -449,9 +449,11 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       }
       if (studentAcc !== undefined) rows.push({ system: 'student (distilled)', devFrameAccuracy: studentAcc });
     }
-    const gainKept = teacherAcc !== undefined && baselineAcc !== undefined && studentAcc !== undefined && teacherAcc !== baselineAcc ? (studentAcc - baselineAcc) / (teacherAcc - baselineAcc) : undefined;
+    // Only meaningful when the teacher beats the baseline: otherwise there is no gain to keep.
+    const gainKept = teacherAcc !== undefined && baselineAcc !== undefined && studentAcc !== undefined && teacherAcc > baselineAcc ? (studentAcc - baselineAcc) / (teacherAcc - baselineAcc) : undefined;
+    const noGain = teacherAcc !== undefined && baselineAcc !== undefined && teacherAcc <= baselineAcc;
     const table = rows.length
-      ? markdownTable([['system', 'dev frame accuracy'], ...rows.map((r) => [r.system, `${(100 * r.devFrameAccuracy).toFixed(2)}%`]), ...(gainKept !== undefined ? [['share of the teacher\u2019s gain kept', `${(100 * gainKept).toFixed(1)}%`]] : [])], { align: ['l', 'r'] })
+      ? markdownTable([['system', 'dev frame accuracy'], ...rows.map((r) => [r.system, `${(100 * r.devFrameAccuracy).toFixed(2)}%`]), ...(gainKept !== undefined ? [['share of the teacher\u2019s gain kept', `${(100 * gainKept).toFixed(1)}%`]] : noGain ? [['share of the teacher\u2019s gain kept', 'n/a: the teacher is not above the baseline']] : [])], { align: ['l', 'r'] })
       : '(no dev set: give dev to see the frame accuracies)';
     writeJsonAtomic(join(o.outDir, DISTILL_FILE), {
       settingsHash,
