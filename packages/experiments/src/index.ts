@@ -15,3 +15,49 @@ export { jobKinds, JOB_KINDS_MODULE } from './job-kinds.js';
 export { ensembleMemberKind, ensembleMemberJob, ENSEMBLE_MEMBER_KIND, type MemberJobSummary } from './asr/ensemble.js';
 export { stageJobs, type StageJobs } from './stages.js';
 export * from './pipeline/index.js';
+export { readConfigFile, applyOverrides, parseOverride, validateConfig, resolveConfig, resolveCommandConfig, mergeConfig, ConfigError, type ResolveConfigOptions } from './workflow/config-file.js';
+export {
+  resolveAsrExperimentConfig,
+  resolveMnistExperimentConfig,
+  resolveSpecialistsExperimentConfigs,
+  runSpecialistsExperiment,
+  type ExperimentConfigOptions,
+  type SpecialistsConfigs,
+} from './workflow/experiment-configs.js';
+  transferSetSchema,
+  loadTransferSet,
+  resolveTransferSpec,
+  labelledFrames,
+  modelDirsOf,
+  expDirOf,
+  loadTeacherModels,
+  type TransferSetSpec,
+  type TransferSetInput,
+  type TransferSetRecord,
+  type LoadedTransferSet,
+} from './workflow/transfer-set.js';
+  runTeacherLogits,
+  writeShardedTeacherLogits,
+  parseTeacherLogitsConfig,
+  readTeacherLogitsManifest,
+  teacherLogitsConfigSchema,
+  TRANSFER_FILE,
+  type TeacherLogitsConfig,
+  type TeacherLogitsConfigInput,
+  type TeacherLogitsManifest,
+  type TeacherLogitsOptions,
+  type TeacherLogitsResult,
+  type ShardedLogitsOptions,
+} from './workflow/teacher-logits.js';
+  runDistill,
+  parseDistillConfig,
+  distillConfigSchema,
+  TransferMixture,
+  RoutedTeacher,
+  DISTILL_FILE,
+  type DistillConfig,
+  type DistillConfigInput,
+  type DistillRunOptions,
+  type DistillRunResult,
+  type DistillRow,
+} from './workflow/distill.js';

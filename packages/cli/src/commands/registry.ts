@@ -27,6 +27,8 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   worker: { summary: 'run kdasr jobs from a BullMQ queue on Redis (--redis URL --artifacts DIR)', load: async () => (await import('./worker.js')).command },
   jobs: { summary: 'the BullMQ queue: waiting, active, failed and completed jobs with failure reasons (jobs status)', load: async () => (await import('./jobs.js')).command },
   demo: { summary: 'serve a browser page that recognises WAV files and microphone speech with a trained model', load: async () => (await import('./demo.js')).command },
+  'teacher-logits': { summary: 'store a teacher\u2019s (or ensemble\u2019s) logits on a transfer set, labelled or not (for kdasr distill)', load: async () => (await import('./teacher-logits.js')).command },
+  distill: { summary: 'train a student on soft targets from stored logits or teacher models (labelled and unlabelled transfer sets)', load: async () => (await import('./distill.js')).command },
   corpus: { summary: 'build speech corpora: espeak-ng synthesis with alignments, FSDD, Kaldi/LibriSpeech import, validate', load: async () => (await import('./corpus.js')).command },
   export: { summary: 'export a model for deployment: TF.js float16/uint8, ONNX; --report gives the size/accuracy/speed table', load: async () => (await import('./export.js')).command },
 };

@@ -29,6 +29,7 @@ import type { AsrRecipeConfig } from './config.js';
 import { frontendOf, loadAsrData, type LoadedAsrData } from './data.js';
 import { Frontend } from '@kdasr/acoustic-models';
 import type { Stage, StageContext } from '../stages.js';
+import { writeShardedTeacherLogits } from '../workflow/teacher-logits.js';
 
 export const MODELS_DIR = 'models';
 export const LOGITS_DIR = 'logits';
@@ -124,9 +125,10 @@ export const logitsStage: Stage<AsrRecipeConfig> = {
     for (const [i, m] of members.entries()) {
       const dense = logitsDir(ctx.expDir, 'dense', i);
       if (!existsSync(join(dense, TEACHER_LOGITS_INDEX))) {
-        const idx = await writeTeacherLogits(dense, m, data.task.train, { chunkRows: 16384, batchSize: 1024, config: { member: i, transferSet: 'train frames' }, seed: c.seed + i });
-        bytes += idx.chunks.reduce((s, ch) => s + ch.bytes, 0);
-        ctx.log(`  member ${i}: ${idx.numExamples} x ${idx.numClasses} logits -> ${dense}`);
+        // The same sharded writer as kdasr teacher-logits: an interrupted member resumes at its next shard.
+        const w = await writeShardedTeacherLogits(dense, m, data.task.train, { chunkRows: 16384, shardChunks: 4, batchSize: 1024, sidecarConfig: { member: i, transferSet: 'train frames' }, seed: c.seed + i });
+        bytes += w.bytes;
+        ctx.log(`  member ${i}: ${data.task.train.size} x ${data.task.numClasses} logits -> ${dense} (${w.written} shard(s) computed, ${w.reused} reused)`);
       }
       if (c.ablations.enabled) {
         const k = c.ablations.topK;
