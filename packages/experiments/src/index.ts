@@ -24,6 +24,7 @@ export {
   type ExperimentConfigOptions,
   type SpecialistsConfigs,
 } from './workflow/experiment-configs.js';
+export {
   transferSetSchema,
   loadTransferSet,
   resolveTransferSpec,
@@ -36,6 +37,7 @@ export {
   type TransferSetRecord,
   type LoadedTransferSet,
 } from './workflow/transfer-set.js';
+export {
   runTeacherLogits,
   writeShardedTeacherLogits,
   parseTeacherLogitsConfig,
@@ -49,6 +51,7 @@ export {
   type TeacherLogitsResult,
   type ShardedLogitsOptions,
 } from './workflow/teacher-logits.js';
+export {
   runDistill,
   parseDistillConfig,
   distillConfigSchema,
