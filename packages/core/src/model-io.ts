@@ -72,10 +72,14 @@ export async function loadModel(dir: string): Promise<{ model: tfl.LayersModel; 
   // The manifest sizes the reads tfjs makes into the weight bytes: check it covers them exactly.
   let expected = 0;
   for (const [i, w] of specs.entries()) {
-    const bytesPer = w && ({ float32: 4, int32: 4, bool: 1 } as Record<string, number>)[w.dtype];
+    // Quantized weights (kdasr export --dtype float16|uint8, tfjs-converter's format) are stored at their quantized width.
+    const q = w?.quantization as { dtype?: string; scale?: number; min?: number } | undefined;
+    const stored = q ? ({ float16: 2, uint16: 2, uint8: 1 } as Record<string, number>)[String(q.dtype)] : undefined;
+    const qOk = !q || (stored !== undefined && w.dtype === 'float32' && (q.dtype === 'float16' || (Number.isFinite(q.scale) && Number.isFinite(q.min))));
+    const bytesPer = w && (q ? stored : ({ float32: 4, int32: 4, bool: 1 } as Record<string, number>)[w.dtype]);
     const count = w && Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ? w.shape.reduce((a, b) => a * b, 1) : NaN;
-    if (!bytesPer || w.quantization || typeof w.name !== 'string' || !Number.isSafeInteger(count))
-      throw new Error(`loadModel: ${modelPath}: weight ${i} (${JSON.stringify(w?.name)}) needs a name, a float32/int32/bool dtype and a shape of non-negative integers`);
+    if (!bytesPer || !qOk || typeof w.name !== 'string' || !Number.isSafeInteger(count))
+      throw new Error(`loadModel: ${modelPath}: weight ${i} (${JSON.stringify(w?.name)}) needs a name, a float32/int32/bool dtype (quantized: float32 with quantization float16, or uint8/uint16 with finite scale and min) and a shape of non-negative integers`);
     expected += count * bytesPer;
   }
   if (expected !== total) throw new Error(`loadModel: ${modelPath}: the manifest describes ${expected} bytes of weights but the weight files hold ${total}; the model directory is corrupt`);

@@ -84,7 +84,7 @@ describe('SpecialistEnsembleTeacher', () => {
     const t2 = p2.dataSync();
     tf.dispose([p1, p2]);
     expect(tf.memory().numTensors).toBe(before);
-    expect(teacher.stats).toEqual({ rowsComputed: 40, rowsCached: 40 });
+    expect(teacher.stats).toEqual({ rowsComputed: 40, rowsCached: 40, notConverged: 0 });
     for (let r = 0; r < 40; r++) {
       const i = 3 * r;
       const q = Array.from(ref.subarray(i * c, (i + 1) * c));
