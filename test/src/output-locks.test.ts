@@ -65,10 +65,10 @@ describe('output directory locks', () => {
     const first = run(['features', '--input', list, '--out', out, '--jobs', '1']);
     await waitFor(() => existsSync(lockFile), 'the first run to take the lock');
     const holder = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number; command: string };
-    expect(holder.command).toBe(`kdasr features --input ${list} --out ${out}`);
+    expect(holder.command).toBe(`kdasr features --input ${list} --out ${out} --jobs 1`);
     const second = await run(['features', '--input', list, '--out', out, '--jobs', '1']);
     expect(second.code).not.toBe(0);
-    expect(second.stderr).toMatch(new RegExp(`${out} is in use by pid ${holder.pid} \\(command kdasr features --input ${list} --out ${out}\\) since \\d{4}-`));
+    expect(second.stderr).toMatch(new RegExp(`${out} is in use by pid ${holder.pid} \\(command kdasr features --input ${list} --out ${out} --jobs 1\\) since \\d{4}-`));
     expect(second.stderr).not.toMatch(/utterances computed/);
     expect(existsSync(lockFile)).toBe(true); // the first is still running: the second did not wait for it
     // Interrupt the first (features commits what it has on SIGINT): its lock goes when it exits.
