@@ -209,6 +209,30 @@ describe('kdasr export --format tfjs', () => {
     m1.model.dispose();
   });
 
+  it('takes lang files from --lang when the model dir lacks them (a recipe run), and scores only the dev corpus split', async () => {
+    // A recipe's layout: RUN/models/member-<i>/model and RUN/data/{lang.json,lm-text.txt}; labels of every split.
+    const run = join(tmp, 'run');
+    mkdirSync(join(run, 'data'), { recursive: true });
+    writeFileSync(join(run, 'data', 'lang.json'), '{"phones":[]}\n');
+    writeFileSync(join(run, 'data', 'lm-text.txt'), 'c d\n');
+    // The dev "corpus": a splits.json layout whose test split holds only the first 5 dev utterances' speaker.
+    const corpus = join(tmp, 'dev-corpus');
+    mkdirSync(corpus, { recursive: true });
+    writeFileSync(join(corpus, 'supervisions.jsonl'), devUtts.map((u, i) => JSON.stringify({ id: u.id, recordingId: u.id, startSec: 0, durationSec: 1, text: 'a', speaker: i < 5 ? 'spkA' : 'spkB' })).join('\n') + '\n');
+    writeFileSync(join(corpus, 'splits.json'), JSON.stringify({ seed: 1, train: ['spkB'], dev: [], test: ['spkA'] }));
+    const r = await exportModel({ model: join(tmp, 'ens'), out: join(tmp, 'run-u8'), dtype: 'uint8', lang: join(run, 'data'), dev: { feats: join(tmp, 'dev-feats'), ali: join(tmp, 'dev-ali'), corpus, split: 'test' } });
+    expect(readFileSync(join(tmp, 'run-u8', 'lm-text.txt'), 'utf8')).toBe('c d\n');
+    expect(readFileSync(join(tmp, 'run-u8', 'lang.json'), 'utf8')).toBe('{"phones":[]}\n');
+    if (!r.accuracy.measured) throw new Error('accuracy not measured');
+    const frames5 = devUtts.slice(0, 5).reduce((s, u) => s + u.labels!.length, 0);
+    expect(r.accuracy.frames).toBe(frames5);
+    // A model dir's own files win over --lang.
+    await exportModel({ model: join(tmp, 'exp'), out: join(tmp, 'exp-lang'), lang: join(run, 'data') });
+    expect(readFileSync(join(tmp, 'exp-lang', 'lm-text.txt'), 'utf8')).toBe('a b\n');
+    expect(readFileSync(join(tmp, 'exp-lang', 'lang.json'), 'utf8')).toBe('{"phones":[]}\n');
+    await expect(exportModel({ model: join(tmp, 'exp'), out: join(tmp, 'y'), dev: { feats: join(tmp, 'dev-feats'), ali: join(tmp, 'dev-ali'), split: 'test' } })).rejects.toThrow(/needs the dev corpus/);
+  });
+
   it('says when the accuracy was not measured, and refuses bad requests with the fix', async () => {
     const r = await exportModel({ model: join(tmp, 'exp', 'model'), out: join(tmp, 'bare-f16'), dtype: 'float16' });
     expect(r.accuracy).toEqual({ measured: false, reason: expect.stringMatching(/no dev split/) });

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { SIDECAR_FILE, loadModel, makeSidecar, writeDirAtomic, writeFileAtomic, writeJsonAtomic, type BatchSource, type Classifier } from '@kdasr/core';
-import { MANIFEST_FILES, SupervisionSchema, readJsonl } from '@kdasr/corpus';
+import { readCorpusSplit } from '@kdasr/corpus';
 import { describeMlpLayers } from '@kdasr/distillation';
 import { ACOUSTIC_MODEL_KIND, EnsembleClassifier, FrameDataset, Frontend, PhoneticTree, StateInventory, loadAcousticModel, treeLabels, type AcousticModelMeta, type Utterance } from '@kdasr/acoustic-models';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -38,13 +38,20 @@ export const exportOptionsSchema = z.strictObject({
   /** ONNX: add the `loglikes` output (log posterior − priorScale · log prior) when the sidecar has priors. */
   loglikes: z.boolean().default(true),
   priorScale: z.number().finite().min(0).default(1),
+  /**
+   * Where lang.json, lm-text.txt and tree.json are when the model directory lacks them (a recipe's data/ directory:
+   * `kdasr experiment asr` keeps them there, beside models/ and students/). Copied into the export.
+   */
+  lang: z.string().min(1).optional(),
   /** Dev split for the accuracy cost: features (kdasr features archive) and frame labels (kdasr align output). */
   dev: z
     .strictObject({
       feats: z.string().min(1),
       ali: z.string().min(1),
-      /** Corpus dir whose supervisions give speakers (speaker CMVN); optional. */
+      /** Corpus dir whose supervisions give speakers (speaker CMVN) and, when given, the utterances scored. */
       corpus: z.string().min(1).optional(),
+      /** With corpus: the split of it (a subdirectory or a splits.json key, as --corpus DIR --split NAME). */
+      split: z.string().min(1).optional(),
     })
     .optional(),
 });
@@ -174,7 +181,9 @@ export function devFrames(dev: NonNullable<ExportOptions['dev']>, meta: Acoustic
   if (!existsSync(labelsFile)) throw new Error(`export: --dev-ali ${dev.ali} has no labels.jsonl; write it with kdasr align --out ${dev.ali}`);
   const inventory = StateInventory.fromJSON(meta.inventory);
   const speakers = new Map<string, string | undefined>();
-  if (dev.corpus) for (const s of readJsonl(join(dev.corpus, MANIFEST_FILES.supervisions), SupervisionSchema)) speakers.set(s.id, s.speaker);
+  if (dev.split && !dev.corpus) throw new Error(`export: the dev split "${dev.split}" needs the dev corpus (--dev-corpus DIR)`);
+  // With a corpus, only its (split's) utterances count: an archive or labels file may span every split.
+  if (dev.corpus) for (const s of readCorpusSplit({ corpus: dev.corpus, split: dev.split }).supervisions) speakers.set(s.id, s.speaker);
   const archive = FeatureArchive.open(dev.feats);
   try {
     const utts: Utterance[] = [];
@@ -188,7 +197,7 @@ export function devFrames(dev: NonNullable<ExportOptions['dev']>, meta: Acoustic
         } catch (e) {
           throw new Error(`export: ${labelsFile} line ${n + 1} is not JSON (${(e as Error).message})`);
         }
-        if (!archive.has(j.id)) return;
+        if (!archive.has(j.id) || (dev.corpus && !speakers.has(j.id))) return;
         const mono = Int32Array.from(j.mono ?? j.labels);
         let labels: Int32Array = mono;
         if (tree) {
@@ -236,7 +245,9 @@ export async function exportModel(input: ExportOptionsInput): Promise<ExportReco
   if (out === resolve(o.model) || src.members.some((m) => out === m.dir)) throw new Error(`export: --out ${out} is the source model; choose a new directory`);
   const sidecars = src.members.map((m) => sidecarOf(m.dir));
   const meta = sidecars[0].config;
-  const tree = src.expDir && existsSync(join(src.expDir, 'tree.json')) ? PhoneticTree.fromJSON((JSON.parse(readFileSync(join(src.expDir, 'tree.json'), 'utf8')) as { tree: Parameters<typeof PhoneticTree.fromJSON>[0] }).tree) : undefined;
+  const expFile = (f: string): string | undefined => [src.expDir, o.lang].filter((d): d is string => Boolean(d)).map((d) => join(d, f)).find((p) => existsSync(p));
+  const treeFile = expFile('tree.json');
+  const tree = treeFile ? PhoneticTree.fromJSON((JSON.parse(readFileSync(treeFile, 'utf8')) as { tree: Parameters<typeof PhoneticTree.fromJSON>[0] }).tree) : undefined;
   const sha256 = hashModelDirs(src.members.map((m) => m.dir));
   const sourceFiles = src.members.map((m) => readLayersModelFiles(m.dir));
   const sourceBytes = src.members.reduce((s, m, i) => s + bytesUnder(m.dir, sourceFiles[i].files), 0);
@@ -250,7 +261,10 @@ export async function exportModel(input: ExportOptionsInput): Promise<ExportReco
   };
   let result!: ExportRecord;
   await writeDirAtomic(out, async (tmp) => {
-    if (src.expDir) for (const f of EXPDIR_FILES) if (existsSync(join(src.expDir, f))) copyFileSync(join(src.expDir, f), join(tmp, f));
+    for (const f of EXPDIR_FILES) {
+      const from = expFile(f);
+      if (from) copyFileSync(from, join(tmp, f));
+    }
     const files: string[] = [];
     let onnxBytes: Uint8Array | undefined;
     let onnxInfo: ExportRecord['onnx'];

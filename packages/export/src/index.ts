@@ -21,4 +21,4 @@ export {
   type ExportRecord,
   type ModelSource,
 } from './export.js';
-export { REPORT_VARIANTS, deploymentReport, formatDeploymentTable, type ReportVariant, type DeploymentReport, type DeploymentReportOptions, type DeploymentRow } from './report.js';
+export { REPORT_VARIANTS, deploymentReport, formatDeploymentTable, type ReportVariant, type DeploymentReport, type DeploymentReportOptions, type DeploymentRow, type BrowserMeasure, type BrowserResult, type BrowserRow } from './report.js';

@@ -6,26 +6,21 @@
  * capture device playing a WAV). The page's hypotheses must equal Node's, utterance by utterance.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav, encodeWav, resample } from '@kdasr/audio-features';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemo, type DemoServer } from './index.js';
+import { browserTiming, feedFiles, findChromium, formatBrowserTiming, launchChromium, openRecognizerPage, pageResults, runDemo, type DemoServer, type PageResult } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..', '..');
 const FSDD = process.env.KDASR_FSDD_DIR ?? resolve(root, '..', 'shared', 'data', 'fsdd');
+// The README's screenshot: rewritten only when asked (KDASR_UPDATE_SCREENSHOT=1) or missing, so a test run leaves
+// the tracked file alone; every run saves its own beside its work files.
 const SCREENSHOT = join(here, '..', 'docs', 'screenshot.png');
 const QUANTIZED = ['float16', 'uint8'] as const;
-
-function findChromium(): string | undefined {
-  if (process.env.KDASR_CHROMIUM) return process.env.KDASR_CHROMIUM;
-  for (const d of (process.env.PATH ?? '').split(delimiter))
-    for (const n of ['chromium', 'chromium-browser']) if (d && existsSync(join(d, n))) return join(d, n);
-  return undefined;
-}
 
 const chromiumPath = findChromium();
 const fsddOk = existsSync(join(FSDD, 'recordings'));
@@ -41,42 +36,12 @@ function kdasr(args: string[]): string {
 const readJsonl = <T>(f: string): T[] => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 const kaldiText = (f: string): Map<string, string[]> => new Map(readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => { const [id, ...w] = l.trim().split(/\s+/); return [id, w]; }));
 
-type Page = import('playwright-core').Page;
-
-/** Feed WAVs to the page's file input; its results for them, in order. */
-async function feedFiles(page: Page, paths: string[]): Promise<PageResult[]> {
-  const before = await page.evaluate(() => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length);
-  await page.setInputFiles('#files', paths);
-  await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length >= n, before + paths.length, { timeout: 180_000, polling: 250 });
-  return (await page.evaluate(() => (window as unknown as { kdasr: { results: PageResult[] } }).kdasr.results)).slice(before);
-}
-
 /** Utterances where the page's words differ from Node's hyp.txt. */
 function mismatches(results: PageResult[], node: Map<string, string[]>): string[] {
   return results
     .map((r) => ({ id: r.name.replace(/\.wav$/, ''), page: r.words.join(' ') }))
     .filter((r) => r.page !== node.get(r.id)?.join(' '))
     .map((r) => `${r.id}: page "${r.page}", node "${node.get(r.id)?.join(' ')}"`);
-}
-
-function rtfLine(label: string, results: PageResult[]): string {
-  const audio = results.reduce((s, r) => s + r.durationSec, 0);
-  const sum = (k: 'featuresMs' | 'forwardMs' | 'decodeMs') => results.reduce((s, r) => s + r[k], 0) / 1000;
-  const [f, n, d] = [sum('featuresMs'), sum('forwardMs'), sum('decodeMs')];
-  const frames = results.reduce((s, r) => s + r.numFrames, 0);
-  return `${label}: ${results.length} utterances, ${audio.toFixed(1)} s audio, ${frames} frames; RTF features ${(f / audio).toFixed(4)}, forward ${(n / audio).toFixed(4)}, decode ${(d / audio).toFixed(4)}, total ${((f + n + d) / audio).toFixed(4)}; ${Math.round(frames / (f + n + d))} frames/s (features + forward + decode), forward alone ${Math.round(frames / n)} frames/s`;
-}
-
-interface PageResult {
-  name: string;
-  source: 'file' | 'microphone';
-  words: string[];
-  durationSec: number;
-  numFrames: number;
-  featuresMs: number;
-  forwardMs: number;
-  decodeMs: number;
-  error?: string;
 }
 
 describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
@@ -120,7 +85,6 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
   });
 
   it('recognises every test utterance (file input) and one from the microphone exactly as kdasr decode does', async () => {
-    const { chromium } = await import('playwright-core');
     // The microphone utterance: one Node recognises correctly, padded with silence, at a capture device's 48 kHz.
     const micId = testWavs.map((w) => w.id).find((id) => nodeHyp.get(id)!.join(' ') === ref.get(id)!.join(' ') && ref.get(id)!.length >= 3)!;
     expect(micId, 'no test utterance that Node decodes correctly').toBeDefined();
@@ -133,28 +97,22 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
     const micSeconds = padded.length / 48000;
 
     ({ server } = await runDemo({ modelDir: join(work, 'exp'), port: 0 }));
-    const browser = await chromium.launch({
+    const browser = await launchChromium({
       executablePath: chromiumPath,
-      args: ['--headless=new', '--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${micWav}%noloop`, '--autoplay-policy=no-user-gesture-required'],
+      args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${micWav}%noloop`, '--autoplay-policy=no-user-gesture-required'],
     });
     try {
-      const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+      const { context } = browser;
       await context.grantPermissions(['microphone'], { origin: server!.url });
-      const page = await context.newPage();
-      const pageErrors: string[] = [];
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await page.goto(server!.url);
-      await page.waitForFunction(() => { const k = (window as unknown as { kdasr: { ready: boolean; error?: string } }).kdasr; return k.ready || k.error; }, null, { timeout: 120_000 });
-      const info = await page.evaluate(() => { const k = (window as unknown as { kdasr: { backend?: string; error?: string } }).kdasr; return { backend: k.backend, error: k.error, isolated: crossOriginIsolated }; });
-      expect(info.error).toBeUndefined();
-      expect(info.isolated).toBe(true);
-      expect(info.backend).toMatch(/^wasm \(SIMD/);
+      const { page, backend, isolated, pageErrors } = await openRecognizerPage(context, server!.url);
+      expect(isolated).toBe(true);
+      expect(backend).toMatch(/^wasm \(SIMD/);
 
       const results = await feedFiles(page, testWavs.map((w) => w.path));
       expect(results.filter((r) => r.error)).toEqual([]);
       expect(mismatches(results, nodeHyp)).toEqual([]);
       expect(results.length).toBe(nodeHyp.size);
-      console.log(rtfLine(`browser float32 (${info.backend})`, results));
+      console.log(formatBrowserTiming(`browser float32 (${backend})`, browserTiming(results)));
 
       // The microphone: press, let the fake device play the file, press again.
       await page.click('#mic');
@@ -162,28 +120,30 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
       await page.waitForTimeout(Math.round((micSeconds - 1.5) * 1000));
       await page.click('#mic');
       await page.waitForFunction((n) => (window as unknown as { kdasr: { results: unknown[] } }).kdasr.results.length > n, testWavs.length, { timeout: 30_000 });
-      const mic = (await page.evaluate(() => (window as unknown as { kdasr: { results: PageResult[] } }).kdasr.results)).at(-1)!;
+      const mic = (await pageResults(page)).at(-1)!;
       expect(mic.source).toBe('microphone');
       expect(mic.error).toBeUndefined();
       expect(mic.words.join(' '), `microphone (${micId}, ${mic.durationSec.toFixed(2)} s captured)`).toBe(ref.get(micId)!.join(' '));
       expect(pageErrors).toEqual([]);
 
-      mkdirSync(dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: false });
+      const shot = join(work, 'screenshot.png');
+      await page.screenshot({ path: shot, fullPage: false });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+      if (process.env.KDASR_UPDATE_SCREENSHOT === '1' || !existsSync(SCREENSHOT)) {
+        mkdirSync(dirname(SCREENSHOT), { recursive: true });
+        copyFileSync(shot, SCREENSHOT);
+      }
 
       // float16 / uint8 exports: the page reads their weight manifests with plain tf.loadLayersModel and decodes
       // exactly as `kdasr decode` does on the same export.
       for (const dtype of QUANTIZED) {
         const q = await runDemo({ modelDir: join(work, `exp-${dtype}`), port: 0 });
         try {
-          const qpage = await context.newPage();
-          await qpage.goto(q.server!.url);
-          await qpage.waitForFunction(() => { const k = (window as unknown as { kdasr: { ready: boolean; error?: string } }).kdasr; return k.ready || k.error; }, null, { timeout: 120_000 });
-          expect(await qpage.evaluate(() => (window as unknown as { kdasr: { error?: string } }).kdasr.error)).toBeUndefined();
+          const { page: qpage } = await openRecognizerPage(context, q.server!.url);
           const qr = await feedFiles(qpage, testWavs.map((w) => w.path));
           expect(qr.filter((r) => r.error)).toEqual([]);
           expect(mismatches(qr, kaldiText(join(work, `decode-${dtype}`, 'hyp.txt'))), dtype).toEqual([]);
-          console.log(rtfLine(`browser ${dtype}`, qr));
+          console.log(formatBrowserTiming(`browser ${dtype}`, browserTiming(qr)));
           await qpage.close();
         } finally {
           await q.server!.close();
@@ -193,4 +153,43 @@ describe.skipIf(Boolean(skipWhy))('the page in Chromium on FSDD', () => {
       await browser.close();
     }
   }, 600_000);
+
+  it('kdasr export --report --browser: the deployment table runs each TF.js variant in the page, hypotheses equal to Node\'s', async () => {
+    const out = join(work, 'deploy');
+    const table = kdasr(['export', '--report', '--browser', ...(chromiumPath ? ['--chromium', chromiumPath] : []), '--model', `m=${join(work, 'exp')}`, '--variants', 'float32,uint8,onnx', '--corpus', join(work, 'corpus', 'connected', 'test'), '--feats', join(work, 'feats-test'), '--out', out]);
+    expect(table).toMatch(/frames\/s \(browser\)/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { utterances: number; rows: { variant: string; framesPerSecond: number; browser: { skipped?: string; matchesNode?: number; utterances?: number; forwardFramesPerSecond?: number; realTimeFactor?: number; runtime?: string } }[] };
+    expect(report.rows.map((r) => r.variant)).toEqual(['float32', 'uint8', 'onnx']);
+    for (const r of report.rows.filter((x) => x.variant !== 'onnx')) {
+      expect(r.browser.skipped, r.variant).toBeUndefined();
+      // Same page, same model bytes as Node decodes: every hypothesis equal.
+      expect(r.browser.matchesNode, r.variant).toBe(report.utterances);
+      expect(r.browser.utterances).toBe(nodeHyp.size);
+      expect(r.browser.forwardFramesPerSecond).toBeGreaterThan(100);
+      expect(r.browser.realTimeFactor).toBeGreaterThan(0);
+      expect(r.browser.realTimeFactor).toBeLessThan(1);
+      expect(r.browser.runtime).toMatch(/^Chromium \d+.*tfjs wasm/);
+    }
+    expect(report.rows.find((r) => r.variant === 'onnx')!.browser.skipped).toMatch(/onnxruntime-web/);
+  }, 600_000);
+
+  it('falls back to webgl and cpu (?backend=): same hypotheses as Node on the first 10 utterances', async () => {
+    const { server: srv } = await runDemo({ modelDir: join(work, 'exp'), port: 0 });
+    const browser = await launchChromium({ executablePath: chromiumPath });
+    try {
+      const first = testWavs.slice(0, 10);
+      // Headless Chromium has no GPU here: WebGL runs on SwiftShader (software), slow but the same arithmetic.
+      for (const [want, shown] of [['webgl', /^webgl \(float32 textures\)$/], ['cpu', /^cpu$/]] as const) {
+        const { page, backend } = await openRecognizerPage(browser.context, `${srv!.url}?backend=${want}`);
+        expect(backend).toMatch(shown);
+        const results = await feedFiles(page, first.map((w) => w.path));
+        expect(results.filter((r) => r.error)).toEqual([]);
+        expect(mismatches(results, nodeHyp), want).toEqual([]);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await srv!.close();
+    }
+  }, 300_000);
 });

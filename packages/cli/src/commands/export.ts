@@ -6,8 +6,10 @@ import { CliError, parseCommandArgs } from '../args.js';
 import type { Command } from './registry.js';
 
 const HELP = `usage: kdasr export --model EXPDIR --out DIR [--format tfjs|onnx] [--dtype float32|float16|uint8]
-                    [--dev-feats DIR --dev-ali DIR [--dev-corpus DIR]] [--combine C] [--prior-scale S] [--no-loglikes]
-       kdasr export --report --model [NAME=]EXPDIR ... --corpus DIR --feats DIR [--ali DIR] --out DIR
+                    [--dev-feats DIR --dev-ali DIR [--dev-corpus DIR [--dev-split NAME]]] [--lang DIR]
+                    [--combine C] [--prior-scale S] [--no-loglikes]
+       kdasr export --report --model [NAME=]EXPDIR ... --corpus DIR [--split NAME] --feats DIR [--ali DIR]
+                    [--lang DIR] [--browser] --out DIR
 
 Writes DIR in the EXPDIR layout (model/ or member-<i>/model, lang.json, lm-text.txt, tree.json copied), so
 kdasr decode/eval read a TF.js export unchanged, plus DIR/export.json: source model (path, sha256), dtype, bytes
@@ -21,7 +23,10 @@ was not measured).
                     one graph (members combined by --combine); TF.js keeps its members.
   --dtype D         float32 (default) | float16 | uint8 (tfjs only; uint8 is per-tensor affine, as tfjs-converter)
   --dev-feats DIR   features of a labelled dev split (kdasr features), with
-  --dev-ali DIR     its frame labels (kdasr align); --dev-corpus DIR gives speakers for speaker CMVN
+  --dev-ali DIR     its frame labels (kdasr align); --dev-corpus DIR [--dev-split NAME] gives speakers for
+                    speaker CMVN and limits the scored utterances to that split
+  --lang DIR        lang.json, lm-text.txt and tree.json when EXPDIR lacks them: a kdasr experiment asr run keeps
+                    them in RUN/data (its models are RUN/models and RUN/students/NAME)
   --combine C       ensemble posteriors: arithmetic | geometric (default arithmetic)
   --prior-scale S   prior scale of the ONNX loglikes output (default 1, as kdasr decode)
   --no-loglikes     ONNX: logits output only
@@ -30,8 +35,15 @@ was not measured).
   --report          the deployment table: export float32, float16, uint8 and ONNX of every --model (repeat it;
                     NAME=EXPDIR names the rows), then parameters, bytes on disk, frame accuracy (with --ali), WER
                     on --corpus/--feats with kdasr decode's defaults, and forward frames/s in Node (tfjs;
-                    onnxruntime-node, 1 thread). Writes DIR/report.md and DIR/report.json.
-  --variants LIST   with --report: some of float32,float16,uint8,onnx (default all)`;
+                    onnxruntime-node, 1 thread). Writes DIR/report.md and DIR/report.json. --split NAME scores one
+                    split of --corpus (a subdirectory or a splits.json key), as the model commands take it.
+  --acoustic-scale S  with --report: the decoder's acoustic scale (default 0.1, kdasr decode's; a recipe's
+                    score stage tunes it on dev, see its results.json)
+  --variants LIST   with --report: some of float32,float16,uint8,onnx (default all)
+  --browser         with --report: also run each single-model TF.js variant in the kdasr demo page in headless
+                    Chromium (the split's WAV files through the file input): forward frames/s and real-time
+                    factor in the browser, and how many hypotheses equal Node's
+  --chromium PATH   the browser binary (default: KDASR_CHROMIUM, else chromium on PATH)`;
 
 export const command: Command = {
   name: 'export',
@@ -48,6 +60,9 @@ export const command: Command = {
         'dev-feats': { type: 'string' },
         'dev-ali': { type: 'string' },
         'dev-corpus': { type: 'string' },
+        'dev-split': { type: 'string' },
+        split: { type: 'string' },
+        lang: { type: 'string' },
         combine: { type: 'string' },
         'prior-scale': { type: 'string' },
         'no-loglikes': { type: 'boolean' },
@@ -57,6 +72,9 @@ export const command: Command = {
         feats: { type: 'string' },
         ali: { type: 'string' },
         variants: { type: 'string' },
+        browser: { type: 'boolean' },
+        'acoustic-scale': { type: 'string' },
+        chromium: { type: 'string' },
       },
       HELP,
     );
@@ -70,16 +88,25 @@ export const command: Command = {
     await initRuntime(values.backend ? { backend: values.backend as 'auto' } : {});
     if (values.report) {
       if (!values.corpus || !values.feats) throw new CliError(`export --report: --corpus and --feats (the split to score) are required\n\n${HELP}`);
+      const acousticScale = values['acoustic-scale'] === undefined ? undefined : Number(values['acoustic-scale']);
+      if (acousticScale !== undefined && !(acousticScale > 0)) throw new CliError(`export --report: --acoustic-scale got "${values['acoustic-scale']}"; expected a number > 0`);
       const variants = (values.variants ?? REPORT_VARIANTS.join(',')).split(',') as ReportVariant[];
       for (const v of variants) if (!(REPORT_VARIANTS as readonly string[]).includes(v)) throw new CliError(`export --report: --variants has "${v}"; expected some of ${REPORT_VARIANTS.join(',')}`);
       const models = values.model.map((m) => {
         const i = m.indexOf('=');
         return i > 0 ? { name: m.slice(0, i), dir: m.slice(i + 1) } : { name: resolve(m).split('/').pop()!, dir: m };
       });
-      const r = await deploymentReport({ models, corpus: values.corpus, feats: values.feats, ali: values.ali, out: values.out, combine, variants, settings: priorScale === undefined ? {} : { priorScale }, log: (l) => console.error(`kdasr export: ${l}`) });
-      console.log(r.markdown);
+      // The page in Chromium, started once for every variant (the web package owns driving it).
+      const browser = values.browser ? await (await import('@kdasr/web')).browserMeasure(values.chromium ? { executablePath: values.chromium } : {}) : undefined;
+      try {
+        const r = await deploymentReport({ models, corpus: values.corpus, split: values.split, lang: values.lang, feats: values.feats, ali: values.ali, out: values.out, combine, variants, settings: { ...(priorScale === undefined ? {} : { priorScale }), ...(acousticScale === undefined ? {} : { acousticScale }) }, log: (l) => console.error(`kdasr export: ${l}`), ...(browser ? { browser: browser.measure } : {}) });
+        console.log(r.markdown);
+      } finally {
+        await browser?.close();
+      }
       return 0;
     }
+    if (values.browser || values.chromium) throw new CliError('export: --browser and --chromium go with --report');
     if (values.model.length > 1) throw new CliError('export: one --model per export (several only with --report)');
     if ((values['dev-feats'] === undefined) !== (values['dev-ali'] === undefined)) throw new CliError('export: --dev-feats and --dev-ali go together (features and frame labels of one dev split)');
     const rec = await exportModel({
@@ -90,7 +117,8 @@ export const command: Command = {
       combine,
       loglikes: !values['no-loglikes'],
       ...(priorScale === undefined ? {} : { priorScale }),
-      ...(values['dev-feats'] ? { dev: { feats: values['dev-feats'], ali: values['dev-ali']!, ...(values['dev-corpus'] ? { corpus: values['dev-corpus'] } : {}) } } : {}),
+      ...(values.lang ? { lang: values.lang } : {}),
+      ...(values['dev-feats'] ? { dev: { feats: values['dev-feats'], ali: values['dev-ali']!, ...(values['dev-corpus'] ? { corpus: values['dev-corpus'] } : {}), ...(values['dev-split'] ? { split: values['dev-split'] } : {}) } } : {}),
     });
     const acc = rec.accuracy.measured
       ? `dev frame accuracy ${rec.accuracy.exportedFrameAccuracy.toFixed(4)} (source ${rec.accuracy.sourceFrameAccuracy.toFixed(4)}, ${rec.accuracy.frameAccuracyDelta >= 0 ? '+' : ''}${rec.accuracy.frameAccuracyDelta.toFixed(4)}), argmax agreement ${rec.accuracy.argmaxAgreement.toFixed(4)}`

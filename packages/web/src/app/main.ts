@@ -1,10 +1,11 @@
 /**
- * The page: picks the tfjs backend (wasm with SIMD, threads when cross-origin isolated; else cpu), loads the model
+ * The page: picks the tfjs backend (wasm with SIMD, threads when cross-origin isolated; else webgl; else cpu), loads the model
  * named by recognizer.json (or ?manifest=URL), and recognises dropped or chosen WAV files and microphone speech.
  * Results are also kept in `window.kdasr` (the browser test reads them there).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, type Recognition } from '../recognizer.js';
@@ -44,11 +45,11 @@ function showError(e: unknown): void {
   $('error').textContent = msg;
 }
 
-/** wasm (SIMD; threads when crossOriginIsolated), else cpu; ?backend=cpu|wasm forces one. */
+/** wasm (SIMD; threads when crossOriginIsolated), else webgl, else cpu; ?backend=wasm|webgl|cpu forces one. */
 async function chooseBackend(): Promise<string> {
   setWasmPaths(new URL('wasm/', location.href).href);
   const want = params.get('backend');
-  const order = want ? [want] : ['wasm', 'cpu'];
+  const order = want ? [want] : ['wasm', 'webgl', 'cpu'];
   for (const b of order) {
     try {
       if (await tf.setBackend(b)) {
@@ -60,6 +61,8 @@ async function chooseBackend(): Promise<string> {
     }
   }
   const b = tf.getBackend();
+  if (want && b !== want) throw new Error(`backend "${want}" (?backend=) did not initialise here; the page runs on ${b}`);
+  if (b === 'webgl') return `webgl (${tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 'float32' : 'float16'} textures)`;
   if (b !== 'wasm') return b;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threadsSupported = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
