@@ -309,12 +309,16 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
       continue;
     }
     const recSec = rec.numSamples / rec.sampleRateHz;
-    const timesOk = num(s.start) && s.start >= 0 && num(s.duration) && s.duration > 0;
-    if (!(num(s.start) && s.start >= 0)) p('start', `must be a number >= 0, got ${show(s.start)}`);
-    if (!(num(s.duration) && s.duration > 0)) p('duration', `must be a number > 0, got ${show(s.duration)}`);
+    const startOk = num(s.start) && s.start >= 0;
+    const durOk = num(s.duration) && s.duration > 0;
+    const start = startOk ? (s.start as number) : 0;
+    const duration = durOk ? (s.duration as number) : 0;
     // lhotse's validate() allows a supervision to overrun its recording by its duration tolerance (0.025 s).
-    else if (timesOk && !(s.start + s.duration <= recSec + 0.025))
-      p('duration', `the segment [${s.start}, ${s.start + s.duration}] s runs past the end of recording ${rec.id} (${recSec} s). Fix: trim it (lhotse trim_to_supervisions / fix_manifests)`);
+    const timesOk = startOk && durOk && start + duration <= recSec + 0.025;
+    if (!startOk) p('start', `must be a number >= 0, got ${show(s.start)}`);
+    if (!durOk) p('duration', `must be a number > 0, got ${show(s.duration)}`);
+    else if (startOk && !timesOk)
+      p('duration', `the segment [${start}, ${start + duration}] s runs past the end of recording ${rec.id} (${recSec} s). Fix: trim it (lhotse trim_to_supervisions / fix_manifests)`);
     if (s.speaker !== undefined && s.speaker !== null && !idOk(supervisionsFile, line, s.speaker, 'speaker')) continue;
     if (s.text !== undefined && s.text !== null && typeof s.text !== 'string') p('text', `must be a string, got ${show(s.text)}`);
     const ch = s.channel ?? 0;
@@ -326,13 +330,13 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
       p('channel', `${show(ch)} is not one channel or all channels of recording ${rec.id} (${rec.numChannels} channel(s)); a subset of channels is not supported`);
       continue;
     }
-    if (!timesOk || !(s.start + s.duration <= recSec + 0.025)) continue;
+    if (!timesOk) continue;
     const speaker = typeof s.speaker === 'string' ? s.speaker : rec.id;
     const sup: Supervision = {
       id: s.id,
       recordingId: rec.id,
-      startSec: s.start,
-      durationSec: s.duration,
+      startSec: start,
+      durationSec: duration,
       text: normaliseText(typeof s.text === 'string' ? s.text : ''),
       speaker,
       ...(channel !== undefined ? { channel } : {}),
