@@ -13,7 +13,7 @@ import { FeatureArchive } from '@kdasr/audio-features';
 import { SIDECAR_FILE, loadModel, makeSidecar, writeDirAtomic, writeFileAtomic, writeJsonAtomic, type BatchSource, type Classifier } from '@kdasr/core';
 import { MANIFEST_FILES, SupervisionSchema, readJsonl } from '@kdasr/corpus';
 import { describeMlpLayers } from '@kdasr/distillation';
-import { ACOUSTIC_MODEL_KIND, EnsembleClassifier, FrameDataset, Frontend, PhoneticTree, StateInventory, loadAcousticModel, treeLabels, type AcousticModelMeta, type Utterance } from '@kdasr/acoustic-models';
+import { ACOUSTIC_MODEL_KIND, EnsembleClassifier, FrameDataset, Frontend, PhoneticTree, StateInventory, loadAcousticModel, readTree, treeLabels, type AcousticModelMeta, type Utterance } from '@kdasr/acoustic-models';
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ONNX_OPSET, encodeOnnxModel, onnxClassifierModel, parseOnnxSchema, type DenseWeights } from './onnx.js';
@@ -236,7 +236,7 @@ export async function exportModel(input: ExportOptionsInput): Promise<ExportReco
   if (out === resolve(o.model) || src.members.some((m) => out === m.dir)) throw new Error(`export: --out ${out} is the source model; choose a new directory`);
   const sidecars = src.members.map((m) => sidecarOf(m.dir));
   const meta = sidecars[0].config;
-  const tree = src.expDir && existsSync(join(src.expDir, 'tree.json')) ? PhoneticTree.fromJSON((JSON.parse(readFileSync(join(src.expDir, 'tree.json'), 'utf8')) as { tree: Parameters<typeof PhoneticTree.fromJSON>[0] }).tree) : undefined;
+  const tree = src.expDir ? readTree(src.expDir) : undefined;
   const sha256 = hashModelDirs(src.members.map((m) => m.dir));
   const sourceFiles = src.members.map((m) => readLayersModelFiles(m.dir));
   const sourceBytes = src.members.reduce((s, m, i) => s + bytesUnder(m.dir, sourceFiles[i].files), 0);
