@@ -30,7 +30,7 @@ describe('readAli', () => {
     expect(() => readAli(join(dir, 'none'))).toThrow(`${join(dir, 'none', 'labels.jsonl')} does not exist; write it with kdasr align`);
     const f = (name: string) => join(dir, name, 'labels.jsonl');
     expect(() => readAli(aliDir('json', ['{"id":"u1","labels":[0]}', '{"id":']))).toThrow(`${f('json')}:2: not valid JSON`);
-    expect(() => readAli(aliDir('labels', ['{"id":"u1","labels":[0,"x"]}']))).toThrow(`${f('labels')}:1: field "labels" must be an array of integers`);
+    expect(() => readAli(aliDir('labels', ['{"id":"u1","labels":[0,"x"]}']))).toThrow(`${f('labels')}:1: field "labels" must be an array of class ids (integers >= 0)`);
     expect(() => readAli(aliDir('id', ['{"labels":[0]}']))).toThrow(`${f('id')}:1: field "id" must be a string`);
   });
 });

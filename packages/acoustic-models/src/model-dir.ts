@@ -31,7 +31,7 @@ export function readTree(expDir: string): PhoneticTree | undefined {
     throw new Error(`${f}: not valid JSON (${(e as Error).message}); rerun kdasr train --tree-leaves to rewrite it`);
   }
   if (!j || typeof j !== 'object' || !j.tree) throw new Error(`${f}: field "tree" is missing; rerun kdasr train --tree-leaves to rewrite it`);
-  return PhoneticTree.fromJSON(j.tree);
+  return PhoneticTree.fromJSON(j.tree, `${f}: tree`);
 }
 
 export const ENGINES = ['native', 'tfjs', 'auto'] as const;

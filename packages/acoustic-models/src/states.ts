@@ -21,6 +21,9 @@ export interface StateInventoryJson {
   silencePhones: string[];
 }
 
+/** The most HMM states a saved inventory may give a phone (Kaldi's topologies use 1 to 5). */
+const MAX_SAVED_STATES = 64;
+
 export class StateInventory {
   readonly phones: readonly string[];
   readonly silencePhones: readonly string[];
@@ -114,6 +117,11 @@ export class StateInventory {
   static fromJSON(j: StateInventoryJson): StateInventory {
     if (!j || !Array.isArray(j.phones) || !Array.isArray(j.numStates) || j.phones.length !== j.numStates.length)
       throw new Error('StateInventory.fromJSON: expected {phones[], numStates[] of the same length, silencePhones[]}');
+    if (!j.phones.every((p) => typeof p === 'string' && p.length > 0)) throw new Error('StateInventory.fromJSON: phones must be non-empty strings');
+    // A saved count is read back, so cap it: a corrupt 1e9 must not allocate class tables of that size.
+    const bad = j.numStates.findIndex((n) => !(Number.isInteger(n) && n >= 1 && n <= MAX_SAVED_STATES));
+    if (bad >= 0) throw new Error(`StateInventory.fromJSON: numStates[${bad}] is ${JSON.stringify(j.numStates[bad])}; each phone has 1 to ${MAX_SAVED_STATES} states`);
+    if (!Array.isArray(j.silencePhones) || !j.silencePhones.every((p) => typeof p === 'string')) throw new Error('StateInventory.fromJSON: silencePhones must be a list of phone names');
     return new StateInventory({ phones: j.phones, silencePhones: j.silencePhones, overrides: Object.fromEntries(j.phones.map((p, i) => [p, j.numStates[i]])) });
   }
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { Frontend, frontendConfigSchema, type FrontendConfig } from './dataset.js';
 import { StateInventory, type StateInventoryJson } from './states.js';
 import { logSoftmaxRows } from './priors.js';
-import { ACOUSTIC_MODEL_KIND } from './sidecar.js';
+import { ACOUSTIC_MODEL_KIND, acousticSidecar } from './sidecar.js';
 
 const optimizer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sgd'), learningRate: z.number().positive(), momentum: z.number().min(0).max(1).default(0.9) }),
@@ -280,6 +280,12 @@ export async function saveAcousticModel(dir: string, model: MlpClassifier | Acou
   }
 }
 
+/** The training seed a loaded model's sidecar records (none when its config is not an object). */
+const seedOf = (meta: AcousticModelMeta): number | undefined => {
+  const seed = (meta.config as Partial<AcousticModelConfig> | undefined)?.seed;
+  return typeof seed === 'number' ? seed : undefined;
+};
+
 export interface LoadedAcousticModel {
   /** On the engine loadAcousticModel resolved (native: converted with engine.fromLayersModel). */
   model: AcousticClassifier;
@@ -296,12 +302,16 @@ export async function loadAcousticModel(dir: string, options: { engine?: 'native
   const { model, sidecar } = await loadModel(dir);
   if (!sidecar || sidecar.kind !== ACOUSTIC_MODEL_KIND)
     throw new Error(`loadAcousticModel: ${dir}/kdasr.json is ${sidecar ? `a "${sidecar.kind}"` : 'missing'}; expected one written by saveAcousticModel`);
+  const { inventory, frontend } = acousticSidecar(sidecar, `${dir}/kdasr.json`);
   const meta = sidecar.config as AcousticModelMeta;
+  const classes = meta.numPdfs ?? inventory.numClasses;
+  const outputs = model.outputs[0]?.shape.at(-1);
+  if (outputs !== classes) throw new Error(`loadAcousticModel: ${dir}/model.json has ${outputs} outputs but kdasr.json describes ${classes} classes; they are from different models`);
   const r = resolveEngine(options.engine ?? 'auto');
   let am: AcousticClassifier;
   if (r.kind === 'native') {
-    am = new NativeAcousticModel(r.engine.fromLayersModel(model, { seed: meta.config.seed }));
+    am = new NativeAcousticModel(r.engine.fromLayersModel(model, { seed: seedOf(meta) }));
     model.dispose();
-  } else am = new TfjsAcousticModel(MlpClassifier.fromLayersModel(model, { seed: meta.config.seed }));
-  return { model: am, meta, inventory: StateInventory.fromJSON(meta.inventory), frontend: new Frontend(meta.frontend.config, meta.frontend.globalStats) };
+  } else am = new TfjsAcousticModel(MlpClassifier.fromLayersModel(model, { seed: seedOf(meta) }));
+  return { model: am, meta, inventory, frontend };
 }

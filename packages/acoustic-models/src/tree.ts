@@ -288,8 +288,13 @@ export class PhoneticTree {
     return this.json;
   }
 
-  static fromJSON(j: TreeJson): PhoneticTree {
-    if (!j || j.format !== 'kdasr-phonetic-tree') throw new Error('PhoneticTree.fromJSON: not a kdasr-phonetic-tree document');
+  /**
+   * A tree from its JSON (a tree.json read from disk or fetched), checked so that every walk ends at a leaf in
+   * [0, numPdfs) and every pdf belongs to exactly one (phone, state): errors name `source` and the field.
+   */
+  static fromJSON(j: TreeJson, source = 'PhoneticTree.fromJSON'): PhoneticTree {
+    const problem = treeJsonProblem(j);
+    if (problem !== null) throw new Error(`${source}: ${problem}; the tree file is corrupt, rebuild it (kdasr train --tree-leaves)`);
     return new PhoneticTree(j);
   }
 }
@@ -374,4 +379,48 @@ export function buildTree(stats: Map<string, ContextStat>, inventory: StateInven
   };
   rootNodes.forEach(number);
   return new PhoneticTree({ format: 'kdasr-phonetic-tree', phones: [...inventory.phones], numStates: [...inventory.numStates], questions, roots: rootNodes, numPdfs: next, totalGain });
+}
+
+/** Most HMM states a phone may have (Kaldi's topologies use 1 to 5), and the deepest tree a file may hold. */
+export const MAX_STATES_PER_PHONE = 64;
+const MAX_TREE_DEPTH = 1000;
+
+/** What is wrong with a tree.json document, or null. Iterative: a hostile file cannot overflow the stack. */
+function treeJsonProblem(j: unknown): string | null {
+  const o = j as Partial<Record<keyof TreeJson, unknown>> | null;
+  if (!o || typeof o !== 'object' || o.format !== 'kdasr-phonetic-tree') return 'not a kdasr-phonetic-tree document (field "format")';
+  const { phones, numStates, questions, roots, numPdfs, totalGain } = o;
+  if (!Array.isArray(phones) || phones.length === 0 || !phones.every((p) => typeof p === 'string' && p.length > 0)) return 'field "phones" must be a non-empty list of phone names';
+  if (new Set(phones).size !== phones.length) return 'field "phones" lists a phone twice';
+  if (!Array.isArray(numStates) || numStates.length !== phones.length || !numStates.every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_STATES_PER_PHONE))
+    return `field "numStates" must give each phone 1 to ${MAX_STATES_PER_PHONE} states`;
+  if (!Array.isArray(questions) || !questions.every((q) => q && typeof q === 'object' && (q.position === 'left' || q.position === 'right') && Array.isArray(q.set) && q.set.every((x: unknown) => typeof x === 'string')))
+    return 'field "questions" must be a list of {position: "left"|"right", set: [phone, ...]}';
+  if (!(Number.isSafeInteger(numPdfs) && (numPdfs as number) >= 1)) return 'field "numPdfs" must be a positive integer';
+  if (typeof totalGain !== 'number' || !Number.isFinite(totalGain)) return 'field "totalGain" must be a finite number';
+  const total = (numStates as number[]).reduce((a, b) => a + b, 0);
+  if (!Array.isArray(roots) || roots.length !== total) return `field "roots" must hold one node per (phone, state) pair (${total})`;
+  const seen = new Uint8Array(numPdfs as number);
+  for (let r = 0; r < roots.length; r++) {
+    const stack: Array<{ n: unknown; depth: number; path: string }> = [{ n: roots[r], depth: 0, path: `roots[${r}]` }];
+    while (stack.length) {
+      const { n, depth, path } = stack.pop()!;
+      const node = n as Record<string, unknown> | null;
+      if (!node || typeof node !== 'object' || Array.isArray(node)) return `${path} must be {leaf} or {question, yes, no}`;
+      if (depth > MAX_TREE_DEPTH) return `${path}: deeper than ${MAX_TREE_DEPTH} questions`;
+      if ('leaf' in node) {
+        const leaf = node.leaf;
+        if (!(Number.isInteger(leaf) && (leaf as number) >= 0 && (leaf as number) < (numPdfs as number))) return `${path}.leaf must be a pdf id in [0, ${numPdfs as number})`;
+        if (seen[leaf as number]) return `${path}.leaf: pdf ${leaf as number} appears twice (a pdf belongs to one (phone, state))`;
+        seen[leaf as number] = 1;
+      } else {
+        const q = node.question;
+        if (!(Number.isInteger(q) && (q as number) >= 0 && (q as number) < questions.length)) return `${path}.question must index "questions" (0 to ${questions.length - 1})`;
+        stack.push({ n: node.no, depth: depth + 1, path: `${path}.no` }, { n: node.yes, depth: depth + 1, path: `${path}.yes` });
+      }
+    }
+  }
+  const missing = seen.indexOf(0);
+  if (missing >= 0) return `pdf ${missing} is no leaf of any root (field "numPdfs" is ${numPdfs as number})`;
+  return null;
 }

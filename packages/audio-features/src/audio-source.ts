@@ -139,6 +139,9 @@ export function kaldiPipeCommand(spec: string): string | null {
  * recording by less than `maxOvershootSec` (Kaldi's --max-overshoot, 0.5) is cut to the end, more is an error.
  */
 export function kaldiSegmentSamples(startSec: number, endSec: number | undefined, sampleRateHz: number, numSamples: number, maxOvershootSec = 0.5): { start: number; end: number } {
+  // NaN compares false with everything: without this a NaN time would pass every range check below.
+  if (!Number.isFinite(startSec) || (endSec !== undefined && !Number.isFinite(endSec))) throw new Error(`segment [${startSec}, ${endSec}] s: times must be finite numbers`);
+  if (!(Number.isFinite(sampleRateHz) && sampleRateHz > 0) || !(Number.isSafeInteger(numSamples) && numSamples >= 0)) throw new Error(`segment of a recording of ${numSamples} samples at ${sampleRateHz} Hz: not a valid recording size`);
   // Kaldi keeps the rate as a float (BaseFloat), the times as doubles.
   const rate = Math.fround(sampleRateHz);
   const start = Math.trunc(startSec * rate);

@@ -129,7 +129,7 @@ describe('a Kaldi ark written to the documented layout (committed fixture from t
     const badScp = join(tmp, 'bad.scp');
     copyFileSync(join(fixture, 'feats.ark'), join(tmp, 'feats.ark'));
     writeFileSync(badScp, `u1 ${join(tmp, 'feats.ark')}:7\n`);
-    expect(() => FeatureArchive.open(badScp)).toThrow(/feats\.ark: byte 7: no "\\0B" binary header .*Fix: regenerate the scp/);
+    expect(() => FeatureArchive.open(badScp)).toThrow(/feats\.ark: byte 7 \(listed by .*bad\.scp:1 \(u1\)\): no "\\0B" binary header .*Fix: regenerate the scp/);
     writeFileSync(badScp, `u1 ${join(tmp, 'feats.ark')}:6[0:2]\n`);
     expect(() => FeatureArchive.open(badScp)).toThrow(/bad\.scp: line 1: scp ranges .* not supported\. Fix: .*copy-feats/);
     writeFileSync(badScp, `u1 ${join(tmp, 'missing.ark')}:6\n`);

@@ -13,6 +13,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, fsyncSync, mkdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { idProblem, unsafeIdMessage } from '@kdasr/base';
 import type { FeatureMatrix } from './fbank.js';
 
 export class KaldiArkError extends Error {
@@ -33,6 +34,9 @@ export interface KaldiMatrixHeader {
   cols: number;
   /** Bytes from `offset` to the end of the object. */
   byteLength: number;
+  /** The key it was listed under (scp or ark), and the scp line that lists it, for messages. */
+  key?: string;
+  listedBy?: string;
 }
 
 /** The largest matrix a header may declare before we refuse to allocate it (2^31 values, as Kaldi's int32). */
@@ -47,10 +51,11 @@ function token(b: Uint8Array, at: number, max = 8): { tok: string; next: number 
 
 /**
  * Parse the header of the object at byte `at` of `head` (which holds at least the first 40 bytes of it, or
- * up to the end of the file). `offset` is `at`'s position in the file, for messages.
+ * up to the end of the file). `offset` is `at`'s position in the file, and `listedBy` the scp line that points
+ * there, for messages.
  */
-export function parseKaldiMatrixHeader(file: string, head: Uint8Array, offset: number): KaldiMatrixHeader {
-  const where = `byte ${offset}`;
+export function parseKaldiMatrixHeader(file: string, head: Uint8Array, offset: number, listedBy?: string): KaldiMatrixHeader {
+  const where = `byte ${offset}${listedBy ? ` (listed by ${listedBy})` : ''}`;
   if (head.length < 2 || head[0] !== 0 || head[1] !== 0x42) {
     // A text-mode matrix starts with '[' (after the key's space, possibly more spaces).
     const text = head.length > 0 && (head[0] === 0x5b || (head[0] === 0x20 && head.indexOf(0x5b) > 0));
@@ -92,6 +97,14 @@ function checkDims(file: string, where: string, kind: string, rows: number, cols
     throw new KaldiArkError(file, `${where} (${kind} dimensions)`, `${rows} x ${cols} is not a valid matrix size (corrupt header)`);
 }
 
+/** A key is an utterance (or speaker) id, which becomes a file name downstream: it must be a safe id. */
+function checkKey(file: string, where: string, key: string): void {
+  const bad = idProblem(key);
+  if (bad !== null) throw new KaldiArkError(file, where, unsafeIdMessage(key, bad, 'key'));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Decode a matrix object (`bytes` starts at its '\0B') to float32, row-major. */
 export function decodeKaldiMatrix(h: KaldiMatrixHeader, bytes: Uint8Array): FeatureMatrix {
   if (bytes.length < h.byteLength) throw new KaldiArkError(h.file, `byte ${h.offset}`, `${h.kind} ${h.rows} x ${h.cols} needs ${h.byteLength} bytes, the file has ${bytes.length} from there (truncated)`);
@@ -106,6 +119,10 @@ export function decodeKaldiMatrix(h: KaldiMatrixHeader, bytes: Uint8Array): Feat
   } else {
     decodeCompressed(h, bytes, dv, out);
   }
+  // Kaldi copies NaN/Inf through without a word; they would poison every statistic and gradient downstream.
+  for (let i = 0; i < n; i++)
+    if (!Number.isFinite(out[i]))
+      throw new KaldiArkError(h.file, `byte ${h.offset}${h.key !== undefined ? ` ("${h.key}"${h.listedBy ? `, listed by ${h.listedBy}` : ''})` : ''}`, `${h.kind} value at row ${Math.floor(i / h.cols)}, column ${i % h.cols} is ${out[i]} (corrupt data)`, 'recompute the features');
   return { data: out, numFrames: h.rows, numCols: h.cols };
 }
 
@@ -200,6 +217,7 @@ export function readKaldiScp(scp: string): KaldiScpEntry[] {
     const where = `line ${i + 1}`;
     if (!m) throw new KaldiArkError(scp, where, `expected "KEY ARK_PATH:OFFSET", got "${l.slice(0, 80)}"`);
     const [, key, spec] = m;
+    checkKey(scp, where, key);
     if (seen.has(key)) throw new KaldiArkError(scp, where, `key "${key}" appears twice`);
     seen.add(key);
     if (spec.endsWith('|')) throw new KaldiArkError(scp, where, 'piped scp entries are not supported', 'run the pipeline once: `copy-feats scp:IN.scp ark,scp:OUT.ark,OUT.scp`');
@@ -207,6 +225,7 @@ export function readKaldiScp(scp: string): KaldiScpEntry[] {
     const o = /^(.*):(\d+)$/.exec(spec);
     const path = o ? o[1] : spec;
     const offset = o ? Number(o[2]) : 0;
+    if (!Number.isSafeInteger(offset)) throw new KaldiArkError(scp, where, `byte offset ${o![2].slice(0, 30)} of "${key}" is not a usable file position`, 'regenerate the scp with its ark');
     let file = resolve(path);
     if (!isAbsolute(path) && !existsSync(file) && existsSync(join(dirname(scp), path))) file = resolve(dirname(scp), path);
     out.push({ key, file, offset, line: i + 1 });
@@ -226,8 +245,14 @@ export class KaldiMatrixReader {
     const r = new KaldiMatrixReader(scp);
     try {
       for (const e of readKaldiScp(scp)) {
-        const head = r.read(e.file, e.offset, 40, `${scp}:${e.line} (${e.key})`);
-        r.headers.set(e.key, parseKaldiMatrixHeader(e.file, head, e.offset));
+        const what = `${scp}:${e.line} (${e.key})`;
+        const size = r.size(e.file, what);
+        if (e.offset >= size) throw new KaldiArkError(scp, `line ${e.line}`, `offset ${e.offset} of "${e.key}" is at or past the end of ${e.file} (${size} bytes)`, 'regenerate the scp with its ark');
+        const h = parseKaldiMatrixHeader(e.file, r.read(e.file, e.offset, 40, what), e.offset, what);
+        // Declared sizes are checked against the file now, so get() never allocates more than the file holds.
+        if (h.offset + h.byteLength > size)
+          throw new KaldiArkError(e.file, `byte ${h.offset}`, `"${e.key}" (${h.kind} ${h.rows} x ${h.cols}, listed by ${scp}:${e.line}) runs past the end of the file (truncated archive or wrong offset)`);
+        r.headers.set(e.key, { ...h, key: e.key, listedBy: `${scp}:${e.line}` });
       }
     } catch (err) {
       r.close();
@@ -240,16 +265,23 @@ export class KaldiMatrixReader {
   static fromArk(ark: string): KaldiMatrixReader {
     const r = new KaldiMatrixReader(ark);
     try {
-      const size = fstatSync(r.fd(ark, ark)).size;
+      const size = r.size(ark, ark);
       let pos = 0;
       while (pos < size) {
         const head = r.read(ark, pos, 512 + 40, ark);
         const t = token(head, 0, 512);
-        if (!t || t.tok.length === 0) throw new KaldiArkError(ark, `byte ${pos}`, 'expected "KEY " (a key and a space) at the start of an entry');
-        if (r.headers.has(t.tok)) throw new KaldiArkError(ark, `byte ${pos}`, `key "${t.tok}" appears twice`);
+        if (!t || t.next === 1) throw new KaldiArkError(ark, `byte ${pos}`, 'expected "KEY " (a key and a space) at the start of an entry');
+        let key: string;
+        try {
+          key = utf8.decode(head.subarray(0, t.next - 1));
+        } catch {
+          throw new KaldiArkError(ark, `byte ${pos}`, 'the key is not valid UTF-8 (binary garbage where an entry should start)');
+        }
+        checkKey(ark, `byte ${pos}`, key);
+        if (r.headers.has(key)) throw new KaldiArkError(ark, `byte ${pos}`, `key "${key}" appears twice`);
         const h = parseKaldiMatrixHeader(ark, head.subarray(t.next), pos + t.next);
-        if (h.offset + h.byteLength > size) throw new KaldiArkError(ark, `byte ${h.offset}`, `"${t.tok}" (${h.kind} ${h.rows} x ${h.cols}) runs past the end of the file (truncated archive)`);
-        r.headers.set(t.tok, h);
+        if (h.offset + h.byteLength > size) throw new KaldiArkError(ark, `byte ${h.offset}`, `"${key}" (${h.kind} ${h.rows} x ${h.cols}) runs past the end of the file (truncated archive)`);
+        r.headers.set(key, { ...h, key });
         pos = h.offset + h.byteLength;
       }
     } catch (err) {
@@ -281,6 +313,12 @@ export class KaldiMatrixReader {
       this.fds.set(file, fd);
     }
     return fd;
+  }
+
+  private size(file: string, what: string): number {
+    const st = fstatSync(this.fd(file, what));
+    if (!st.isFile()) throw new KaldiArkError(file, 'file', `is not a regular file (listed by ${what})`, 'give the path of a binary .ark file');
+    return st.size;
   }
 
   private read(file: string, offset: number, length: number, what: string): Uint8Array {

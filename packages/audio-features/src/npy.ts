@@ -54,22 +54,38 @@ export function writeNpy(path: string, m: FeatureMatrix): void {
   writeNpyParts(path, [m.numFrames, m.numCols], [m.data]);
 }
 
-/** Read a 2-D '<f4' C-order NPY file (what writeNpy writes). */
+/**
+ * Read a 2-D '<f4' C-order NPY file (what writeNpy writes; versions 1 to 3 of the format). The declared shape
+ * must match the file's size exactly, and the values must be finite.
+ */
 export function readNpy(path: string): FeatureMatrix {
-  const b = readFileSync(path);
-  if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path}: not an NPY file`);
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+  }
+  if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path}: not an NPY file (no "\\x93NUMPY" magic)`);
   const major = b[6];
-  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (major < 1 || major > 3) throw new Error(`${path}: NPY format version ${major}.${b[7]} is not one of 1.0, 2.0, 3.0`);
   const start = major === 1 ? 10 : 12;
+  if (b.length < start) throw new Error(`${path}: truncated NPY header`);
+  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (start + hlen > b.length) throw new Error(`${path}: the header declares ${hlen} bytes, the file has ${b.length - start} after the preamble (truncated)`);
   const header = b.toString('latin1', start, start + hlen);
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header)) throw new Error(`${path}: only '<f4' C-order arrays are supported (header ${header.trim()})`);
+  const shown = header.trim().slice(0, 200);
+  if (!/'descr':\s*'<f4'/.test(header) || !/'fortran_order':\s*False/.test(header)) throw new Error(`${path}: only '<f4' C-order arrays are supported (header ${shown}); save with numpy.ascontiguousarray(x, dtype='<f4')`);
   const m = /'shape':\s*\((\d+),\s*(\d+)\)/.exec(header);
-  if (!m) throw new Error(`${path}: expected a 2-D shape, header ${header.trim()}`);
+  if (!m) throw new Error(`${path}: expected a 2-D shape, header ${shown}`);
   const rows = Number(m[1]);
   const cols = Number(m[2]);
   const off = start + hlen;
-  if (b.length - off < rows * cols * 4) throw new Error(`${path}: truncated NPY data`);
+  // Checked against the file before allocating: a corrupt shape must not ask for more than the file holds.
+  if (!Number.isSafeInteger(rows * cols * 4) || b.length - off !== rows * cols * 4)
+    throw new Error(`${path}: shape (${m[1].slice(0, 20)}, ${m[2].slice(0, 20)}) needs ${rows * cols * 4} data bytes, the file has ${b.length - off} (truncated or corrupt)`);
   const data = new Float32Array(rows * cols);
   new Uint8Array(data.buffer).set(b.subarray(off, off + rows * cols * 4));
+  const bad = data.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new Error(`${path}: value at row ${Math.floor(bad / cols)}, column ${bad % cols} is ${data[bad]}; recompute the features`);
   return { data, numFrames: rows, numCols: cols };
 }

@@ -124,8 +124,9 @@ export class CmvnStats {
   }
 
   static fromJSON(j: CmvnStatsJson): CmvnStats {
-    if (!j || typeof j.dim !== 'number' || !Array.isArray(j.sum) || !Array.isArray(j.sumSq) || j.sum.length !== j.dim || j.sumSq.length !== j.dim)
-      throw new Error('CmvnStats.fromJSON: expected {dim, count, sum[dim], sumSq[dim]}');
+    const finite = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isFinite(x));
+    if (!j || !(Number.isInteger(j.dim) && j.dim >= 1) || !finite(j.sum) || !finite(j.sumSq) || j.sum.length !== j.dim || j.sumSq.length !== j.dim || !(Number.isFinite(j.count) && j.count >= 0))
+      throw new Error('CmvnStats.fromJSON: expected {dim, count >= 0, sum[dim], sumSq[dim]} of finite numbers');
     const s = new CmvnStats(j.dim);
     s.count = j.count;
     s.sum.set(j.sum);

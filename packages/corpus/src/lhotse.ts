@@ -32,6 +32,12 @@ import {
 } from './manifest.js';
 import { CorpusError, type Problem } from './problems.js';
 
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const intList = (x: unknown): x is number[] => Array.isArray(x) && x.every(count);
+
 export const LHOTSE_FILES = { recordings: 'recordings.jsonl.gz', supervisions: 'supervisions.jsonl.gz' } as const;
 
 export interface LhotseAudioSource {
@@ -121,15 +127,40 @@ export function exportLhotse(dir: string, outDir: string): { recordings: number;
   return { recordings: m.recordings.length, supervisions: m.supervisions.length, alignments: m.supervisions.filter((s) => s.alignment).length };
 }
 
+/**
+ * The most bytes a manifest may hold, decompressed: V8's longest string (2^29 - 24 UTF-16 units), so a gzip
+ * bomb or a huge file is a clear error instead of an allocation failure. Split larger manifests.
+ */
+export const MAX_LHOTSE_MANIFEST_BYTES = 2 ** 29 - 24;
+
+/** A value for a message: JSON, cut to 80 characters (deeply nested input overflows JSON.stringify's stack). */
+function show(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  s ??= Array.isArray(v) ? '[...]' : typeof v;
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** A lhotse CutSet item (MonoCut, MixedCut, ...) carries its recording and supervisions inside. */
+const isCut = (x: Obj) => (typeof x.type === 'string' && /Cut$/.test(x.type)) || (isObj(x.recording) && Array.isArray(x.supervisions));
+
 /** Items of a lhotse manifest file: JSONL, `.jsonl.gz` or a JSON array (lhotse's `.json`), each with its line. */
-export function readLhotseItems(file: string): Array<{ value: unknown; line: number }> {
+export function readLhotseItems(file: string, maxBytes = MAX_LHOTSE_MANIFEST_BYTES): Array<{ value: unknown; line: number }> {
   if (!existsSync(file)) throw new CorpusError('cannot read lhotse manifest', [{ file, message: 'file does not exist' }]);
-  if (statSync(file).isDirectory()) throw new CorpusError('cannot read lhotse manifest', [{ file, message: 'is a directory; give a .jsonl, .jsonl.gz or .json manifest file' }]);
+  const st = statSync(file);
+  if (st.isDirectory()) throw new CorpusError('cannot read lhotse manifest', [{ file, message: 'is a directory; give a .jsonl, .jsonl.gz or .json manifest file' }]);
+  const tooBig = (what: string) => new CorpusError('cannot read lhotse manifest', [{ file, message: `${what} more than ${maxBytes} bytes; split it into smaller manifests (lhotse split)` }]);
+  if (st.size > maxBytes) throw tooBig(`is ${st.size} bytes,`);
   let bytes: Buffer = readFileSync(file);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
     } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig('decompresses to');
       throw new CorpusError('cannot read lhotse manifest', [{ file, message: `corrupt gzip data (${(e as Error).message}); re-create or re-download it` }]);
     }
   }
@@ -159,10 +190,6 @@ export function readLhotseItems(file: string): Array<{ value: unknown; line: num
   return out;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
-const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-const intList = (x: unknown): x is number[] => Array.isArray(x) && x.every((c) => Number.isInteger(c) && c >= 0);
 
 export interface LhotseImportOptions {
   /** Write recordings.jsonl, supervisions.jsonl and (when any) alignments.jsonl here. */
@@ -184,18 +211,24 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
   const problems: Problem[] = [];
   const idOk = (file: string, line: number, v: unknown, what: string): v is string => {
     if (typeof v !== 'string') {
-      problems.push({ file, line, field: what, message: `must be a string, got ${JSON.stringify(v)}` });
+      problems.push({ file, line, field: what, message: `must be a string, got ${show(v)}` });
       return false;
     }
     const bad = idProblem(v);
     if (bad !== null) problems.push({ file, line, field: what, message: unsafeIdMessage(v, bad, what) });
     return bad === null;
   };
+  const cutProblem = (file: string, line: number) =>
+    problems.push({ file, line, field: '(root)', message: `a lhotse cut, not a ${file === recordingsFile ? 'Recording' : 'SupervisionSegment'}: CutSet manifests are not read directly. Fix: \`lhotse cut decompose CUTS.jsonl.gz OUTDIR\` writes the recordings and supervisions manifests to import` });
   const recs = new Map<string, Recording & { line: number }>();
   for (const { value: r, line } of readLhotseItems(recordingsFile)) {
     const p = (field: string, message: string) => problems.push({ file: recordingsFile, line, field, message });
     if (!isObj(r)) {
-      p('(root)', 'expected a lhotse Recording object');
+      p('(root)', `expected a lhotse Recording object, got ${show(r)}`);
+      continue;
+    }
+    if (isCut(r)) {
+      cutProblem(recordingsFile, line);
       continue;
     }
     if (!idOk(recordingsFile, line, r.id, 'id')) continue;
@@ -205,8 +238,9 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
     }
     const rate = r.sampling_rate;
     const n = r.num_samples;
-    if (!(Number.isInteger(rate) && (rate as number) > 0)) p('sampling_rate', `must be a positive integer, got ${JSON.stringify(rate)}`);
-    if (!(Number.isInteger(n) && (n as number) >= 0)) p('num_samples', `must be a non-negative integer, got ${JSON.stringify(n)}`);
+    const rateOk = count(rate) && rate > 0;
+    if (!rateOk) p('sampling_rate', `must be a positive integer, got ${show(rate)}`);
+    if (!count(n)) p('num_samples', `must be a non-negative integer, got ${show(n)}`);
     if (!Array.isArray(r.sources) || r.sources.length === 0) {
       p('sources', 'must be a non-empty list of {type, channels, source}');
       continue;
@@ -221,23 +255,23 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
       continue;
     }
     if (s.type !== 'file' && s.type !== 'command') {
-      p('sources.0.type', `"${String(s.type)}" sources are not supported (file and command are); download or export the audio to files first`);
+      p('sources.0.type', `${show(s.type)} sources are not supported (file and command are); download or export the audio to files first`);
       continue;
     }
     if (!intList(s.channels) || s.channels.length === 0) {
-      p('sources.0.channels', `must be a non-empty list of channel indices, got ${JSON.stringify(s.channels)}`);
+      p('sources.0.channels', `must be a non-empty list of channel indices, got ${show(s.channels)}`);
       continue;
     }
     if (r.channel_ids !== undefined && !(intList(r.channel_ids) && r.channel_ids.length === s.channels.length))
       p('channel_ids', `must list the same number of channels as sources.0.channels (${s.channels.length})`);
     // lhotse's own tolerance for a duration that disagrees with num_samples (LHOTSE_AUDIO_DURATION_MISMATCH_TOLERANCE).
-    if (r.duration !== undefined && num(rate) && num(n) && !(num(r.duration) && Math.abs(r.duration - n / rate) <= 0.025))
-      p('duration', `${JSON.stringify(r.duration)} disagrees with num_samples / sampling_rate = ${n / rate}`);
+    if (r.duration !== undefined && rateOk && count(n) && !(num(r.duration) && Math.abs(r.duration - n / rate) <= 0.025))
+      p('duration', `${show(r.duration)} disagrees with num_samples / sampling_rate = ${n / rate}`);
     if (Array.isArray(r.transforms) && r.transforms.length > 0) {
       p('transforms', 'audio transforms (speed/tempo/volume perturbation, resampling, reverb) are not supported: the audio would differ from its source. Fix: export the perturbed audio to files first (e.g. lhotse cut set save_audios)');
       continue;
     }
-    if (!(Number.isInteger(rate) && (rate as number) > 0 && Number.isInteger(n) && (n as number) >= 0)) continue;
+    if (!(rateOk && count(n))) continue;
     const path = s.type === 'file' ? (isAbsolute(s.source) ? s.source : resolve(s.source)) : undefined;
     recs.set(r.id, {
       id: r.id,
@@ -256,7 +290,11 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
   for (const { value: s, line } of readLhotseItems(supervisionsFile)) {
     const p = (field: string, message: string) => problems.push({ file: supervisionsFile, line, field, message });
     if (!isObj(s)) {
-      p('(root)', 'expected a lhotse SupervisionSegment object');
+      p('(root)', `expected a lhotse SupervisionSegment object, got ${show(s)}`);
+      continue;
+    }
+    if (isCut(s)) {
+      cutProblem(supervisionsFile, line);
       continue;
     }
     if (!idOk(supervisionsFile, line, s.id, 'id') || !idOk(supervisionsFile, line, s.recording_id, 'recording_id')) continue;
@@ -270,26 +308,35 @@ export function importLhotse(recordingsFile: string, supervisionsFile: string, o
       p('recording_id', `recording "${s.recording_id}" is not in ${recordingsFile}`);
       continue;
     }
-    if (!(num(s.start) && s.start >= 0)) p('start', `must be a number >= 0, got ${JSON.stringify(s.start)}`);
-    if (!(num(s.duration) && s.duration > 0)) p('duration', `must be a number > 0, got ${JSON.stringify(s.duration)}`);
+    const recSec = rec.numSamples / rec.sampleRateHz;
+    const startOk = num(s.start) && s.start >= 0;
+    const durOk = num(s.duration) && s.duration > 0;
+    const start = startOk ? (s.start as number) : 0;
+    const duration = durOk ? (s.duration as number) : 0;
+    // lhotse's validate() allows a supervision to overrun its recording by its duration tolerance (0.025 s).
+    const timesOk = startOk && durOk && start + duration <= recSec + 0.025;
+    if (!startOk) p('start', `must be a number >= 0, got ${show(s.start)}`);
+    if (!durOk) p('duration', `must be a number > 0, got ${show(s.duration)}`);
+    else if (startOk && !timesOk)
+      p('duration', `the segment [${start}, ${start + duration}] s runs past the end of recording ${rec.id} (${recSec} s). Fix: trim it (lhotse trim_to_supervisions / fix_manifests)`);
     if (s.speaker !== undefined && s.speaker !== null && !idOk(supervisionsFile, line, s.speaker, 'speaker')) continue;
-    if (s.text !== undefined && s.text !== null && typeof s.text !== 'string') p('text', `must be a string, got ${JSON.stringify(s.text)}`);
+    if (s.text !== undefined && s.text !== null && typeof s.text !== 'string') p('text', `must be a string, got ${show(s.text)}`);
     const ch = s.channel ?? 0;
     const all = Array.from({ length: rec.numChannels }, (_, i) => i);
     let channel: number | undefined;
     if (Number.isInteger(ch) && (ch as number) >= 0 && (ch as number) < rec.numChannels) channel = rec.numChannels > 1 ? (ch as number) : undefined;
     else if (intList(ch) && ch.length === 1 && ch[0] < rec.numChannels) channel = rec.numChannels > 1 ? ch[0] : undefined;
     else if (!(intList(ch) && ch.length === all.length && ch.every((c, i) => c === i))) {
-      p('channel', `${JSON.stringify(ch)} is not one channel or all channels of recording ${rec.id} (${rec.numChannels} channel(s)); a subset of channels is not supported`);
+      p('channel', `${show(ch)} is not one channel or all channels of recording ${rec.id} (${rec.numChannels} channel(s)); a subset of channels is not supported`);
       continue;
     }
-    if (!(num(s.start) && s.start >= 0 && num(s.duration) && s.duration > 0)) continue;
+    if (!timesOk) continue;
     const speaker = typeof s.speaker === 'string' ? s.speaker : rec.id;
     const sup: Supervision = {
       id: s.id,
       recordingId: rec.id,
-      startSec: s.start,
-      durationSec: s.duration,
+      startSec: start,
+      durationSec: duration,
       text: normaliseText(typeof s.text === 'string' ? s.text : ''),
       speaker,
       ...(channel !== undefined ? { channel } : {}),
@@ -319,7 +366,7 @@ function alignmentItem(x: unknown): { symbol: string; start: number; end: number
   if (Array.isArray(x)) [symbol, start, duration] = x;
   else if (isObj(x)) ({ symbol, start, duration } = x);
   else return null;
-  if (typeof symbol !== 'string' || !symbol || !num(start) || start < 0 || !num(duration) || duration < 0) return null;
+  if (typeof symbol !== 'string' || !symbol || !num(start) || start < 0 || !num(duration) || duration < 0 || !num(start + duration)) return null;
   return { symbol, start, end: start + duration };
 }
 
@@ -343,7 +390,7 @@ function alignmentOf(al: unknown, sup: Supervision, p: (field: string, message: 
     for (let i = 0; i < t.length; i++) {
       const it = alignmentItem(t[i]);
       if (!it) {
-        p(`${name}.${i}`, `expected [symbol, start, duration, score] with start, duration >= 0, got ${JSON.stringify(t[i]).slice(0, 80)}`);
+        p(`${name}.${i}`, `expected [symbol, start, duration, score] with start, duration >= 0, got ${show(t[i])}`);
         return null;
       }
       items.push(it);
@@ -374,7 +421,12 @@ export function findLhotseManifests(dir: string): { recordings: string; supervis
     const c = files.filter((f) => f.includes(kind));
     if (c.length !== 1)
       throw new CorpusError('cannot find lhotse manifests', [
-        { file: dir, message: `expected exactly one ${kind} manifest (*${kind}*.jsonl.gz, .jsonl or .json), found ${c.length ? c.join(', ') : 'none'}; pass --recordings and --supervisions` },
+        {
+          file: dir,
+          message: `expected exactly one ${kind} manifest (*${kind}*.jsonl.gz, .jsonl or .json), found ${c.length ? c.join(', ') : 'none'}; pass --recordings and --supervisions${
+            c.length === 0 && files.some((f) => f.includes('cuts')) ? ' (a CutSet manifest is not read directly: `lhotse cut decompose CUTS.jsonl.gz OUTDIR` writes both)' : ''
+          }`,
+        },
       ]);
     return join(dir, c[0]);
   };

@@ -37,5 +37,11 @@ export function parseLexicon(text: string, options: { probs?: boolean; source?: 
 }
 
 export function readLexicon(path: string, options: { probs?: boolean } = {}): Lexicon {
-  return parseLexicon(readFileSync(path, 'utf8'), { ...options, source: path });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read lexicon ${path}: ${(e as Error).message}`);
+  }
+  return parseLexicon(text, { ...options, source: path });
 }

@@ -324,6 +324,12 @@ export class BigramLm {
       if (!Number.isFinite(x)) throw new Error(`${source}:${i + 1}: "${s}" is not a number`);
       return x;
     };
+    // A probability's log10 is <= 0 (backoff weights may be positive).
+    const logProb = (s: string, i: number) => {
+      const x = num(s, i);
+      if (x > 0) throw new Error(`${source}:${i + 1}: log10 probability ${s} is above 0 (a probability above 1)`);
+      return x;
+    };
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i].trim();
       if (line === '') continue;
@@ -353,12 +359,12 @@ export class BigramLm {
         if (idx.has(f[1])) throw new Error(`${source}:${i + 1}: duplicate unigram "${f[1]}"`);
         idx.set(f[1], words.length);
         words.push(f[1]);
-        uni.push(num(f[0], i) * L10);
+        uni.push(logProb(f[0], i) * L10);
         bow.push(f.length === 3 ? num(f[2], i) * L10 : 0);
       } else if (section === 2) {
         const f = line.split(/\s+/);
         if (f.length < 3 || f.length > 4) throw new Error(`${source}:${i + 1}: a 2-gram line needs "logprob w1 w2 [backoff]", got "${line}"`);
-        pending.push([f[1], f[2], num(f[0], i) * L10, i]);
+        pending.push([f[1], f[2], logProb(f[0], i) * L10, i]);
       } else if (section === 'none') {
         continue; // header text before \data\ is allowed
       }
@@ -373,6 +379,7 @@ export class BigramLm {
       if (h === undefined || w === undefined) throw new Error(`${source}:${i + 1}: bigram "${a} ${b}" uses a word missing from the 1-grams`);
       let m = bigrams.get(h);
       if (!m) bigrams.set(h, (m = new Map()));
+      if (m.has(w)) throw new Error(`${source}:${i + 1}: duplicate bigram "${a} ${b}"`);
       m.set(w, lp);
     }
     try {

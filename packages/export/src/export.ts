@@ -13,7 +13,7 @@ import { FeatureArchive } from '@kdasr/audio-features';
 import { SIDECAR_FILE, loadModel, makeSidecar, writeDirAtomic, writeFileAtomic, writeJsonAtomic, type BatchSource, type Classifier } from '@kdasr/core';
 import { readCorpusSplit } from '@kdasr/corpus';
 import { describeMlpLayers } from '@kdasr/distillation';
-import { ACOUSTIC_MODEL_KIND, EnsembleClassifier, FrameDataset, Frontend, PhoneticTree, StateInventory, loadAcousticModel, treeLabels, type AcousticModelMeta, type Utterance } from '@kdasr/acoustic-models';
+import { ACOUSTIC_MODEL_KIND, EnsembleClassifier, FrameDataset, Frontend, PhoneticTree, StateInventory, loadAcousticModel, readTree, treeLabels, type AcousticModelMeta, type Utterance } from '@kdasr/acoustic-models';
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { ONNX_OPSET, encodeOnnxModel, onnxClassifierModel, parseOnnxSchema, type DenseWeights } from './onnx.js';
@@ -247,7 +247,7 @@ export async function exportModel(input: ExportOptionsInput): Promise<ExportReco
   const meta = sidecars[0].config;
   const expFile = (f: string): string | undefined => [src.expDir, o.lang].filter((d): d is string => Boolean(d)).map((d) => join(d, f)).find((p) => existsSync(p));
   const treeFile = expFile('tree.json');
-  const tree = treeFile ? PhoneticTree.fromJSON((JSON.parse(readFileSync(treeFile, 'utf8')) as { tree: Parameters<typeof PhoneticTree.fromJSON>[0] }).tree) : undefined;
+  const tree = treeFile ? readTree(dirname(treeFile)) : undefined;
   const sha256 = hashModelDirs(src.members.map((m) => m.dir));
   const sourceFiles = src.members.map((m) => readLayersModelFiles(m.dir));
   const sourceBytes = src.members.reduce((s, m, i) => s + bytesUnder(m.dir, sourceFiles[i].files), 0);

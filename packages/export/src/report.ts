@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { runtimeInfo, writeFileAtomic, writeJsonAtomic, provenance } from '@kdasr/core';
 import { MANIFEST_FILES, readCorpusSplit, type CorpusSplit, type Supervision } from '@kdasr/corpus';
-import { Frontend, PhoneticTree, StateInventory, type AcousticModelMeta } from '@kdasr/acoustic-models';
+import { Frontend, StateInventory, readTree, type AcousticModelMeta } from '@kdasr/acoustic-models';
 import { computeWer, parseKaldiText, posteriorsToLoglikes } from '@kdasr/decoding';
 import { WORD_DECODE_DEFAULTS, WordDecoder, type Lang, type WordDecodeSettings } from '@kdasr/experiments';
 import { markdownTable } from 'markdown-table';
@@ -125,7 +125,7 @@ function readLang(dir: string): Lang {
 async function scoreVariant(runner: LogitsRunner, dir: string, expDir: string, sups: Supervision[], archive: FeatureArchive, settings: WordDecodeSettings): Promise<Pick<DeploymentRow, 'wer' | 'werDetail' | 'notReachedFinal' | 'framesPerSecond'> & { frames: number; words: string[][] }> {
   const meta = (JSON.parse(readFileSync(join(resolveModelSource(dir).members[0].dir, 'kdasr.json'), 'utf8')) as { config: AcousticModelMeta }).config;
   if (!meta.logPriors) throw new Error(`deploymentReport: ${dir} has no priors in its sidecar; retrain it with kdasr train`);
-  const tree = existsSync(join(expDir, 'tree.json')) ? PhoneticTree.fromJSON((JSON.parse(readFileSync(join(expDir, 'tree.json'), 'utf8')) as { tree: Parameters<typeof PhoneticTree.fromJSON>[0] }).tree) : undefined;
+  const tree = readTree(expDir);
   const inv = StateInventory.fromJSON(meta.inventory);
   const lmText = readFileSync(join(expDir, 'lm-text.txt'), 'utf8').split('\n').filter((l) => l.trim());
   const words = new WordDecoder(readLang(expDir), inv, tree, lmText, settings);

@@ -34,6 +34,7 @@ import {
   Frontend,
   PhoneticTree,
   accumulateTreeStats,
+  readTree,
   boundaryFrame,
   buildTree,
   labelsFromPhoneSegments,
@@ -318,8 +319,7 @@ export function loadAsrData(expDir: string, config: AsrRecipeConfig): LoadedAsrD
   if (!existsSync(f)) throw new Error(`${f} does not exist; run the recipe's data stages first (kdasr experiment asr --stop-stage labels)`);
   const lang = JSON.parse(readFileSync(join(data, LANG_FILE), 'utf8')) as Lang;
   const inventory = inventoryOf(lang);
-  const treeFile = join(data, TREE_FILE);
-  const tree = existsSync(treeFile) ? PhoneticTree.fromJSON((JSON.parse(readFileSync(treeFile, 'utf8')) as { tree: ConstructorParameters<typeof PhoneticTree>[0] }).tree) : undefined;
+  const tree = readTree(data);
   const archive = FeatureArchive.open(join(expDir, FEATS_DIR));
   const bySplit = { train: [] as { id: string; features: FeatureMatrix; labels: Int32Array; speaker: string }[], dev: [] as never[], test: [] as never[] } as Record<'train' | 'dev' | 'test', { id: string; features: FeatureMatrix; labels: Int32Array; speaker: string }[]>;
   for (const line of readFileSync(f, 'utf8').split('\n')) {
