@@ -7,25 +7,12 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { runDemo } from './demo.js';
 import type { WordDecodeSettings } from '@kdasr/experiments';
+import type { PageResult } from './page-result.js';
 import type { ModelSiteOptions } from './site.js';
 
 type Playwright = typeof import('playwright-core');
 export type BrowserContext = import('playwright-core').BrowserContext;
 export type Page = import('playwright-core').Page;
-
-/** One result the page keeps in `window.kdasr.results` (src/app/main.ts). */
-export interface PageResult {
-  name: string;
-  source: 'file' | 'microphone';
-  words: string[];
-  reachedFinal: boolean;
-  durationSec: number;
-  numFrames: number;
-  featuresMs: number;
-  forwardMs: number;
-  decodeMs: number;
-  error?: string;
-}
 
 interface PageState {
   ready: boolean;

@@ -7,4 +7,5 @@ export { modelSite, writeStaticSite, bundleFiles, wasmDir, type ModelSite, type 
 export { Recognizer, fetchRecognizerAssets, parseRecognizerManifest, recognizerManifestSchema, RECOGNIZER_FILE, RECOGNIZER_FORMAT, type RecognizerManifest, type RecognizerAssets, type Recognition, type RecognitionTimings } from './recognizer.js';
 
 export { runDemo, type DemoOptions } from './demo.js';
-export { findChromium, launchChromium, openRecognizerPage, pageResults, feedFiles, browserTiming, formatBrowserTiming, recognizeInBrowser, browserMeasure, type ChromiumOptions, type PageResult, type BrowserTiming, type BrowserRecognition, type BrowserContext, type Page } from './browser-session.js';
+export type { PageResult } from './page-result.js';
+export { findChromium, launchChromium, openRecognizerPage, pageResults, feedFiles, browserTiming, formatBrowserTiming, recognizeInBrowser, browserMeasure, type ChromiumOptions, type BrowserTiming, type BrowserRecognition, type BrowserContext, type Page } from './browser-session.js';

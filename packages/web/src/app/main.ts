@@ -10,19 +10,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, type Recognition } from '../recognizer.js';
 import { drawRecognition } from './plot.js';
-
-interface PageResult {
-  name: string;
-  source: 'file' | 'microphone';
-  words: string[];
-  reachedFinal: boolean;
-  durationSec: number;
-  numFrames: number;
-  featuresMs: number;
-  forwardMs: number;
-  decodeMs: number;
-  error?: string;
-}
+import type { PageResult } from '../page-result.js';
 
 interface PageState {
   ready: boolean;
