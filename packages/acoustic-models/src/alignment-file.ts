@@ -39,7 +39,8 @@ function phoneSegments(v: unknown, numFrames: number, f: string, line: number): 
     const { startFrame: a, endFrame: b, wordIndex: w } = s;
     if (!(Number.isInteger(a) && Number.isInteger(b) && (a as number) >= prev && (a as number) < (b as number) && (b as number) <= numFrames))
       throw bad(`frames [${String(a)}, ${String(b)}) must be a non-empty span after the previous segment and inside the ${numFrames} labelled frames`);
-    if (w !== undefined && !(Number.isInteger(w) && (w as number) >= 0)) throw bad('wordIndex must be an integer >= 0');
+    // −1 is what the decoder writes for silence between words (not in a word).
+    if (w !== undefined && !(Number.isInteger(w) && (w as number) >= -1)) throw bad('wordIndex must be an integer >= -1 (-1: not in a word)');
     prev = b as number;
     return { phone: s.phone, startFrame: a as number, endFrame: b as number, ...(w !== undefined ? { wordIndex: w as number } : {}) };
   });

@@ -163,7 +163,7 @@ describe('model and alignment file readers fuzz', () => {
 
   it('labels.jsonl: truncated, bit-flipped and adversarial lines', () => {
     const good = [
-      { id: 'u1', labels: [0, 1, 2, 2], mono: [0, 1, 2, 2], phones: [{ phone: 'sil', startFrame: 0, endFrame: 1 }, { phone: 'a', startFrame: 1, endFrame: 4, wordIndex: 0 }] },
+      { id: 'u1', labels: [0, 1, 2, 2], mono: [0, 1, 2, 2], phones: [{ phone: 'sil', startFrame: 0, endFrame: 1, wordIndex: -1 }, { phone: 'a', startFrame: 1, endFrame: 4, wordIndex: 0 }] },
       { id: 'u2', labels: [0, 0] },
     ];
     const text = good.map((x) => JSON.stringify(x)).join('\n') + '\n';
@@ -190,6 +190,10 @@ describe('model and alignment file readers fuzz', () => {
       const doc = edit(good, p, v, drop) as unknown[];
       void check(doc.map((x) => JSON.stringify(x) ?? '').join('\n'));
     }), { seed, numRuns: runs(150) });
+    // kdasr align writes wordIndex -1 for silence between words; anything below is an error.
+    expect(readAli(dirWith('labels.jsonl', text).dir).get('u1')?.phones?.[0].wordIndex).toBe(-1);
+    const below = dirWith('labels.jsonl', JSON.stringify({ ...good[0], phones: [{ phone: 'sil', startFrame: 0, endFrame: 1, wordIndex: -2 }] }));
+    expect(() => readAli(below.dir)).toThrow(/labels\.jsonl:1: field "phones\[0\]": wordIndex must be an integer >= -1/);
     const dup = dirWith('labels.jsonl', `${JSON.stringify(good[1])}\n${JSON.stringify(good[1])}\n`);
     expect(() => readAli(dup.dir)).toThrow(/labels\.jsonl:2: utterance "u2" appears twice/);
     const wrap = dirWith('labels.jsonl', JSON.stringify({ id: 'u1', labels: [2 ** 32] }));

@@ -77,8 +77,13 @@ describe('kdasr train / align / decode / eval', () => {
     r = kdasr('align', '--model', join(dir, 'mono0'), '--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train'), '--out', join(dir, 'ali0'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/aligned 80 utterances .* 0 failed/);
-    const first = JSON.parse(readFileSync(join(dir, 'ali0', 'labels.jsonl'), 'utf8').split('\n')[0]) as { labels: number[] };
+    const first = JSON.parse(readFileSync(join(dir, 'ali0', 'labels.jsonl'), 'utf8').split('\n')[0]) as { labels: number[]; phones: { startFrame: number; endFrame: number; wordIndex: number }[] };
     expect(first.labels.length).toBeGreaterThan(20);
+    // Phone spans are end-exclusive and tile the frames: each starts where the previous ended.
+    expect(first.phones[0].startFrame).toBe(0);
+    expect(first.phones.at(-1)!.endFrame).toBe(first.labels.length);
+    for (let i = 1; i < first.phones.length; i++) expect(first.phones[i].startFrame).toBe(first.phones[i - 1].endFrame);
+    expect(first.phones.some((p) => p.wordIndex === -1)).toBe(true);
 
     // Two realign/retrain passes: the flat-start model is weak, each pass sharpens the alignments.
     for (const [ali, exp, next] of [['ali0', 'mono1', 'ali1'], ['ali1', 'mono2', '']]) {

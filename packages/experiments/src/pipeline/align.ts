@@ -5,11 +5,19 @@ import { FeatureArchive } from '@kdasr/audio-features';
 import { Logger, provenance, writeJsonAtomic } from '@kdasr/core';
 import { wordsOf, type CorpusInput } from '@kdasr/corpus';
 import { LABELS_FILE, TREE_FILE, loadModelDir } from '@kdasr/acoustic-models';
-import { forcedAlign } from '@kdasr/decoding';
+import { forcedAlign, type PhoneSegment } from '@kdasr/decoding';
 import { decodingLexicon, transitionModelOf } from '../lang.js';
 import { LANG_FILE, readCorpus, readLang } from './inputs.js';
 import { resumableRun } from './resumable.js';
 import { uttLoglikes, type ModelInput } from './decode.js';
+
+/**
+ * labels.jsonl's phone spans are end-exclusive ([startFrame, endFrame), as readAli and the tree builder read them);
+ * the decoder's segments end on their last frame (CTM convention), so each end moves one frame on.
+ */
+function aliPhones(segments: readonly PhoneSegment[]): PhoneSegment[] {
+  return segments.map((p) => ({ ...p, endFrame: p.endFrame + 1 }));
+}
 
 export interface AlignCorpusOptions extends ModelInput {
   input: CorpusInput;
@@ -57,7 +65,7 @@ export async function alignCorpus(o: AlignCorpusOptions): Promise<AlignCorpusRes
           const ll = uttLoglikes(am, s.id, archive, s.speaker, priorScale);
           const r = forcedAlign(ll, wordsOf(s.text), { lexicon, transitionModel: tm, uttId: s.id, acousticScale, silencePhone: lang.silencePhone });
           const mono = Array.from(r.hmmStates, (st, t) => am.inventory.classId(tm.phones[r.phones[t]], st));
-          return { line: JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), mono, phones: r.phoneSegments }), score: r.score, frames: r.numFrames };
+          return { line: JSON.stringify({ id: s.id, labels: Array.from(r.pdfs), mono, phones: aliPhones(r.phoneSegments) }), score: r.score, frames: r.numFrames };
         } catch (e) {
           return { error: (e as Error).message, score: 0, frames: 0 };
         }
