@@ -4,6 +4,6 @@
 // layers model with tf.loadLayersModel.
 export { StateInventory, type StateInventoryConfig, type StateInventoryJson } from './states.js';
 export { Frontend, frontendConfigSchema, parseFrontendConfig, type FrontendConfig, type FrontendConfigInput, type Utterance } from './dataset.js';
-export { priorsFromCounts, logPosteriors, scaledLoglikes, type FrameScores } from './priors.js';
+export { priorsFromCounts, logPosteriors, logSoftmaxRows, scaledLoglikes, type FrameScores } from './priors.js';
 export { PhoneticTree, BOUNDARY, type TreeJson, type TreeQuestion } from './tree.js';
 export { acousticSidecar, ACOUSTIC_MODEL_KIND, type AcousticSidecar, type AcousticSidecarMeta } from './sidecar.js';

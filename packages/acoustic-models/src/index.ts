@@ -32,7 +32,7 @@ export {
   type TrainedAcousticModel,
   type LoadedAcousticModel,
 } from './train.js';
-export { priorsFromCounts, priorsFromPosteriors, logPosteriors, scaledLoglikes, type FrameScores } from './priors.js';
+export { priorsFromCounts, priorsFromPosteriors, logPosteriors, logSoftmaxRows, scaledLoglikes, type FrameScores } from './priors.js';
 export { syntheticUtterances, type SyntheticOptions } from './synthetic.js';
 export { expectedCalibrationError, phoneConfusions, evaluateFrames, type ClassPhones, type Confusion, type FrameEvaluation } from './metrics.js';
 export {

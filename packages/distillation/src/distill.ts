@@ -9,6 +9,7 @@ import type { OptimizerConfig } from './optimizer.js';
 import { checkFiniteHost, checkFiniteTensor, firstNonFinite } from './validate.js';
 import { TfjsTrainableStudent, isTrainableStudent, type LossSettings, type StepTargets, type TrainableStudent } from './trainable.js';
 import { hasHostTargetsInto } from './teachers.js';
+import { usesSoftTargetKernel } from './target-cache.js';
 
 // Strict objects: a misspelt option is an error, not silently ignored.
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `${what} must be a function` });
@@ -252,6 +253,9 @@ export async function distill(
     if (o.lossKind === 'logit-matching' && typeof teacher.logits !== 'function')
       throw new Error(`${where}: lossKind 'logit-matching' needs a teacher with logits() (arithmetic ensembles have none)`);
   }
+  // A native student's vectorised kernel fills a stored-logit teacher's soft-target rows (the JS loop's Math.exp
+  // made a student's first epoch at a temperature cost ~1.6x a member's).
+  if (teacher && student.softTargetKernel && usesSoftTargetKernel(teacher)) teacher.useSoftTargetKernel(student.softTargetKernel);
   const loss = teacher
     ? resolveLossSettings(
         {

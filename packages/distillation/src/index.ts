@@ -47,7 +47,7 @@ export {
   type TeacherLogitsIndex,
   type WriteTeacherLogitsOptions,
 } from './stored-logits.js';
-export { SoftTargetCache, isRowLogitsSource, type RowLogitsSource, type SoftTargetCacheOptions } from './target-cache.js';
+export { SoftTargetCache, isRowLogitsSource, usesSoftTargetKernel, type RowLogitsSource, type SoftTargetCacheOptions, type SoftTargetKernel, type SoftTargetKernelUser } from './target-cache.js';
 export {
   IndexSubset,
   unlabelledTransferSet,

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SIDECAR_FILE, idProblem, makeSidecar, writeDirAtomic, writeFileAtomic, type BatchSource, type Classifier, type HostBatch, type Teacher } from '@kdasr/core';
 import { ModelTeacher } from './teachers.js';
-import { SoftTargetCache, type RowLogitsSource } from './target-cache.js';
+import { SoftTargetCache, type RowLogitsSource, type SoftTargetKernel } from './target-cache.js';
 import { checkTemperature, firstNonFinite } from './validate.js';
 
 export const TEACHER_LOGITS_INDEX = 'index.json';
@@ -303,6 +303,7 @@ export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
   /** Chunk reads from disk so far (cache misses). */
   chunkLoads = 0;
   private targets: SoftTargetCache | null = null;
+  private kernel: SoftTargetKernel | undefined;
 
   private constructor(
     readonly dir: string,
@@ -388,8 +389,15 @@ export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
 
   /** Logits of the given examples, [n, numClasses] row-major (top-k form: decoded with the tail fill). */
   gatherLogits(indices: Int32Array): Float32Array {
+    const out = new Float32Array(indices.length * this.numClasses);
+    this.gatherLogitsInto(indices, out, 0);
+    return out;
+  }
+
+  /** The logits of `indices` written row after row into `out` from `offset` (a batched kernel's input). */
+  gatherLogitsInto(indices: ArrayLike<number>, out: Float32Array, offset: number): void {
     const c = this.numClasses;
-    const out = new Float32Array(indices.length * c);
+    if (out.length < offset + indices.length * c) throw new Error(`StoredLogitsTeacher.gatherLogitsInto: the output holds ${out.length} values, needs ${offset + indices.length * c}`);
     const cr = this.index.chunkRows;
     for (let r = 0; r < indices.length; r++) {
       const e = indices[r];
@@ -397,15 +405,24 @@ export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
         throw new Error(`StoredLogitsTeacher: example index ${e} out of range [0, ${this.numExamples}) (${this.dir})`);
       const ch = this.chunk(Math.floor(e / cr));
       const row = e % cr;
-      if (ch.dense) out.set(ch.dense.subarray(row * c, (row + 1) * c), r * c);
+      const o = offset + r * c;
+      if (ch.dense) out.set(ch.dense.subarray(row * c, (row + 1) * c), o);
       else {
         const k = this.index.topK!;
-        const dst = out.subarray(r * c, (r + 1) * c);
-        dst.fill(ch.fill![row]);
-        for (let j = 0; j < k; j++) dst[ch.idx![row * k + j]] = ch.values![row * k + j];
+        out.fill(ch.fill![row], o, o + c);
+        for (let j = 0; j < k; j++) out[o + ch.idx![row * k + j]] = ch.values![row * k + j];
       }
     }
-    return out;
+  }
+
+  /** The dense chunk holding `example` (rows [start, start + rows) from data[0]); undefined for top-k layouts. */
+  denseBlock(example: number): { data: Float32Array; start: number; rows: number } | undefined {
+    if (this.index.layout !== 'dense') return undefined;
+    if (!Number.isInteger(example) || example < 0 || example >= this.numExamples)
+      throw new Error(`StoredLogitsTeacher: example index ${example} out of range [0, ${this.numExamples}) (${this.dir})`);
+    const q = Math.floor(example / this.index.chunkRows);
+    const ch = this.chunk(q);
+    return { data: ch.dense!, start: q * this.index.chunkRows, rows: this.index.chunks[q].rows };
   }
 
   /** One example's logits, copied (dense) or decoded (top-k) into `scratch` (numClasses values), which is returned. */
@@ -458,7 +475,17 @@ export class StoredLogitsTeacher implements Teacher, RowLogitsSource {
     return this.targetCache().probabilities(batch, temperature, out);
   }
 
+  /** hostProbabilities' rows computed by `kernel` (a native student's; see SoftTargetKernel). */
+  useSoftTargetKernel(kernel: SoftTargetKernel | undefined): void {
+    this.kernel = kernel;
+    this.targets?.useKernel(kernel);
+  }
+
   private targetCache(): SoftTargetCache {
-    return (this.targets ??= new SoftTargetCache([this], { combine: 'arithmetic', temperatures: this.cacheTemperatures, where: `StoredLogitsTeacher (${this.dir})` }));
+    if (!this.targets) {
+      this.targets = new SoftTargetCache([this], { combine: 'arithmetic', temperatures: this.cacheTemperatures, where: `StoredLogitsTeacher (${this.dir})` });
+      this.targets.useKernel(this.kernel);
+    }
+    return this.targets;
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArrayDataset, Rng, initRuntime, type HostBatch, type Teacher } from '@kdasr/core';
-import { EnsembleTeacher, StoredLogitsTeacher, softmaxRowsHost, writeTeacherLogits } from './index.js';
+import { EnsembleTeacher, StoredLogitsTeacher, softmaxRowsHost, writeTeacherLogits, type SoftTargetKernel } from './index.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -89,6 +89,56 @@ describe('SoftTargetCache (stored-logit teachers)', () => {
           p.dispose();
         }
       });
+
+  it('a SoftTargetKernel computes the missing rows of each batch once (duplicates too); cache off, every row', () => {
+    // An independent kernel in JS, counting the rows it is asked for.
+    let rows = 0;
+    const kernel: SoftTargetKernel = (members, offset, k, c, T, combine, out) => {
+      rows += k;
+      const ms = members.map((z) => z.slice(offset * c, (offset + k) * c));
+      const mean = (xs: Float32Array[]) => xs.reduce((acc, x) => acc.map((v, i) => v + x[i] / xs.length), new Float32Array(k * c));
+      out.set(combine === 'geometric' ? softmaxRowsHost(mean(ms), c, T) : mean(ms.map((x) => softmaxRowsHost(x, c, T))));
+    };
+    for (const combine of ['arithmetic', 'geometric'] as const) {
+      const cached = new EnsembleTeacher(dense.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 2 })), { combine });
+      cached.useSoftTargetKernel(kernel);
+      const plain = dense.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 2, cacheTemperatures: 0 }));
+      rows = 0;
+      const dup = { ...batches(0)[0], indices: Int32Array.from([4, 9, 4, 60, 9]), size: 5 };
+      expect(maxDiff(cached.hostProbabilities!(dup, 2), reference(plain, dup.indices, 2, combine))).toBeLessThan(1e-6);
+      // Dense members, chunks of 16 rows: the whole chunks of examples 4 and 9 (rows 0-15) and 60 (48-60), once each.
+      expect(rows).toBe(16 + 13);
+      expect(cached.targetCache!.rowsComputed).toBe(16 + 13);
+      for (const b of batches(1)) expect(maxDiff(cached.hostProbabilities!(b, 2), reference(plain, b.indices, 2, combine))).toBeLessThan(1e-6);
+      expect(rows).toBe(N);
+      expect(cached.targetCache!.rowsComputed).toBe(N);
+    }
+    // Top-k members have no dense blocks: the missing rows are gathered, each once.
+    const sparse = new EnsembleTeacher(topk.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 2 })));
+    sparse.useSoftTargetKernel(kernel);
+    rows = 0;
+    const dup = { ...batches(0)[0], indices: Int32Array.from([4, 9, 4, 60, 9]), size: 5 };
+    expect(maxDiff(sparse.hostProbabilities!(dup, 2), reference(topk.map((d) => StoredLogitsTeacher.open(d, { cacheTemperatures: 0 })), dup.indices, 2, 'arithmetic'))).toBeLessThan(1e-6);
+    expect(rows).toBe(3);
+    // One member, cache off: each call computes its rows, into a caller buffer.
+    const single = StoredLogitsTeacher.open(dense[0], { cacheChunks: 2, cacheTemperatures: 0 });
+    single.useSoftTargetKernel(kernel);
+    rows = 0;
+    const b = batches(2)[0];
+    const buf = new Float32Array(b.size * C);
+    expect(single.hostProbabilitiesInto(b, 5, buf)).toBe(buf);
+    expect(maxDiff(buf, softmaxRowsHost(single.gatherLogits(b.indices), C, 5))).toBeLessThan(1e-6);
+    single.hostProbabilities(b, 5);
+    expect(rows).toBe(2 * b.size);
+    // A failing kernel leaves the rows to compute again.
+    const broken = new EnsembleTeacher(dense.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 2 })));
+    broken.useSoftTargetKernel(() => {
+      throw new Error('kernel failed');
+    });
+    expect(() => broken.hostProbabilities!(b, 2)).toThrow('kernel failed');
+    broken.useSoftTargetKernel(undefined);
+    expect(maxDiff(broken.hostProbabilities!(b, 2), reference(dense.map((d) => StoredLogitsTeacher.open(d, { cacheTemperatures: 0 })), b.indices, 2, 'arithmetic'))).toBeLessThan(1e-6);
+  });
 
   it('hostProbabilitiesInto fills a caller buffer with the same values and checks its size', () => {
     const members = dense.map((d) => StoredLogitsTeacher.open(d, { cacheChunks: 'all' }));

@@ -9,6 +9,13 @@ export interface RowLogitsSource {
   readonly numClasses: number;
   readonly numExamples: number;
   rowLogits(example: number, scratch: Float32Array): Float32Array;
+  /** Optional: the logits of `indices` row after row into `out` from `offset`, in one call (a kernel's input). */
+  gatherLogitsInto?(indices: ArrayLike<number>, out: Float32Array, offset: number): void;
+  /**
+   * Optional: the stored block (chunk) holding `example` as dense logits, rows [start, start + rows) of the transfer
+   * set from data[0]; undefined when it is not dense (top-k). A kernel then fills whole blocks with no copying.
+   */
+  denseBlock?(example: number): { data: Float32Array; start: number; rows: number } | undefined;
 }
 
 export function isRowLogitsSource<T>(t: T): t is T & RowLogitsSource {
@@ -25,6 +32,23 @@ export interface SoftTargetCacheOptions {
    */
   temperatures?: number;
   where?: string;
+}
+
+/**
+ * A batched soft-target kernel: rows [rowOffset, rowOffset + rows) of each member's logits (one [rows, numClasses]
+ * row-major array per member) to out [rows, numClasses], the mean of the members' softmaxes at T ('arithmetic';
+ * one member: its softmax) or the softmax of their mean logits ('geometric'). @kdasr/native's students hand in the
+ * engine's vectorised one (distill() attaches it).
+ */
+export type SoftTargetKernel = (members: readonly Float32Array[], rowOffset: number, rows: number, numClasses: number, temperature: number, combine: 'arithmetic' | 'geometric', out: Float32Array) => void;
+
+/** A teacher that can compute its soft targets with a SoftTargetKernel (EnsembleTeacher, StoredLogitsTeacher). */
+export interface SoftTargetKernelUser {
+  useSoftTargetKernel(kernel: SoftTargetKernel | undefined): void;
+}
+
+export function usesSoftTargetKernel<T>(t: T): t is T & SoftTargetKernelUser {
+  return !!t && typeof (t as Partial<SoftTargetKernelUser>).useSoftTargetKernel === 'function';
 }
 
 interface Filled {
@@ -50,6 +74,10 @@ export class SoftTargetCache {
   private readonly exps: Float32Array;
   /** Rows computed so far (all temperatures; cache misses). */
   rowsComputed = 0;
+  private kernel: SoftTargetKernel | undefined;
+  /** The kernel's input (gathered member logits) and output, grown to the largest batch. */
+  private kernelIn = new Float32Array(0);
+  private kernelOut = new Float32Array(0);
 
   constructor(
     private readonly members: readonly RowLogitsSource[],
@@ -70,6 +98,11 @@ export class SoftTargetCache {
       throw new Error(`${this.where}: the number of cached temperatures must be an integer >= 0, got ${this.maxTemperatures}`);
     this.scratch = new Float32Array(this.numClasses);
     this.exps = new Float32Array(this.numClasses);
+  }
+
+  /** Compute rows with a batched kernel (one call per batch's missing rows) instead of the per-row JS loop. */
+  useKernel(kernel: SoftTargetKernel | undefined): void {
+    this.kernel = kernel;
   }
 
   get enabled(): boolean {
@@ -132,11 +165,89 @@ export class SoftTargetCache {
   probabilities(batch: HostBatch, temperature: number, into?: Float32Array): Float32Array {
     checkTemperature(temperature, `${this.where}.probabilities`);
     this.checkBatch(batch);
+    if (this.kernel) return this.kernelProbabilities(this.kernel, this.table(temperature), batch.indices, temperature, into);
     const fill =
       this.options.combine === 'geometric' || this.members.length === 1
         ? (e: number, dst: Float32Array, o: number) => this.softmaxInto(this.meanRow(e), temperature, dst, o, false)
         : (e: number, dst: Float32Array, o: number) => this.arithmeticRow(e, temperature, dst, o);
     return this.gather(this.table(temperature), batch.indices, fill, into);
+  }
+
+  /**
+   * probabilities() through the kernel. With the cache on, each missing example's whole stored block is computed
+   * straight from the members' chunks when they are dense and laid out alike (one call per block, no copies; the
+   * first epoch at a temperature touches every block anyway); other missing rows, and every row with the cache off,
+   * are gathered member by member and computed in one call. Then the rows are copied out as gather() does.
+   */
+  private kernelProbabilities(kernel: SoftTargetKernel, table: Filled | null, indices: Int32Array, temperature: number, into?: Float32Array): Float32Array {
+    const c = this.numClasses;
+    const m = this.members;
+    const combine = m.length === 1 ? 'arithmetic' : this.options.combine;
+    const missing: number[] = [];
+    for (const e of indices) {
+      if (!Number.isInteger(e) || e < 0 || e >= this.numExamples)
+        throw new Error(`${this.where}: example index ${e} out of range [0, ${this.numExamples})`);
+      if (!table) missing.push(e);
+      else if (table.done[e] === 0) {
+        const blocks = this.alignedBlocks(e);
+        if (!blocks) {
+          // 2: queued for the gathered call below (an index drawn twice in one batch is computed once).
+          table.done[e] = 2;
+          missing.push(e);
+          continue;
+        }
+        const { start, rows } = blocks[0];
+        kernel(blocks.map((b) => b.data), 0, rows, c, temperature, combine, table.values.subarray(start * c, (start + rows) * c));
+        for (let r = start; r < start + rows; r++)
+          if (table.done[r] !== 1) {
+            table.done[r] = 1;
+            this.rowsComputed++;
+          }
+      }
+    }
+    const k = missing.length;
+    if (k > 0) {
+      if (this.kernelIn.length < m.length * k * c) this.kernelIn = new Float32Array(m.length * k * c);
+      if (this.kernelOut.length < k * c) this.kernelOut = new Float32Array(k * c);
+      const zin = this.kernelIn;
+      try {
+        for (let i = 0; i < m.length; i++) {
+          const src = m[i];
+          if (src.gatherLogitsInto) src.gatherLogitsInto(missing, zin, i * k * c);
+          else for (let j = 0; j < k; j++) zin.set(src.rowLogits(missing[j], this.scratch), (i * k + j) * c);
+        }
+        kernel(m.map((_, i) => zin.subarray(i * k * c, (i + 1) * k * c)), 0, k, c, temperature, combine, this.kernelOut);
+      } catch (e) {
+        // A failed read (a corrupt chunk) leaves these rows to compute again, not marked done.
+        if (table) for (const x of missing) if (table.done[x] === 2) table.done[x] = 0;
+        throw e;
+      }
+      if (!table) {
+        if (into && into.length < k * c) throw new Error(`${this.where}: the output array holds ${into.length} values, the batch needs ${k} x ${c}`);
+        const out = into ?? new Float32Array(k * c);
+        out.set(this.kernelOut.subarray(0, k * c));
+        return out;
+      }
+      for (let j = 0; j < k; j++) {
+        table.values.set(this.kernelOut.subarray(j * c, (j + 1) * c), missing[j] * c);
+        table.done[missing[j]] = 1;
+      }
+      this.rowsComputed += k;
+    }
+    return this.gather(table, indices, () => {
+      throw new Error(`${this.where}: internal error: a row was not computed`);
+    }, into);
+  }
+
+  /** Every member's dense block holding example e, when all have one covering the same rows; else undefined. */
+  private alignedBlocks(e: number): { data: Float32Array; start: number; rows: number }[] | undefined {
+    const out = [];
+    for (const src of this.members) {
+      const b = src.denseBlock?.(e);
+      if (!b || (out.length > 0 && (b.start !== out[0].start || b.rows !== out[0].rows))) return undefined;
+      out.push(b);
+    }
+    return out;
   }
 
   /** The members' mean logits for the batch (the geometric ensemble's logits); fresh array. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, HostBatch, Teacher } from '@kdasr/core';
 import { softmaxRowsHost } from './losses.js';
-import { SoftTargetCache, isRowLogitsSource } from './target-cache.js';
+import { SoftTargetCache, isRowLogitsSource, type SoftTargetKernel } from './target-cache.js';
 import { checkTemperature } from './validate.js';
 
 function features(batch: HostBatch, inputDim: number, where: string): tf.Tensor2D {
@@ -57,6 +57,11 @@ export class EnsembleTeacher implements Teacher {
 
   /** Set when every member is stored logits (RowLogitsSource) and caching is on: the host paths read it. */
   readonly targetCache?: SoftTargetCache;
+
+  /** The host paths' rows computed by `kernel` (a native student's; see SoftTargetKernel); no-op without the cache. */
+  useSoftTargetKernel(kernel: SoftTargetKernel | undefined): void {
+    this.targetCache?.useKernel(kernel);
+  }
 
   /**
    * `cacheTemperatures` (default 1) applies when every member is stored logits: the host paths then keep the

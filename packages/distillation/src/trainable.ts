@@ -3,6 +3,7 @@ import type { Classifier, HostBatch } from '@kdasr/core';
 import { distillationLoss, type resolveLossSettings } from './losses.js';
 import { StepOptimizer, type OptimizerConfig } from './optimizer.js';
 import type { RandomStateful } from './mlp.js';
+import type { SoftTargetKernel } from './target-cache.js';
 
 /** Loss settings after defaults and checks, as distill() passes them to TrainableStudent.step. */
 export type LossSettings = ReturnType<typeof resolveLossSettings>;
@@ -46,6 +47,8 @@ export interface TrainableStudent {
   readonly numClasses: number;
   /** true: step() wants teacher outputs as host Float32Arrays (distill downloads them once per batch). */
   readonly hostTargets: boolean;
+  /** A faster soft-target kernel of the engine; distill() hands it to stored-logit teachers for their host rows. */
+  readonly softTargetKernel?: SoftTargetKernel;
   /** Shapes of the trainable weights, in getWeights() order. */
   weightShapes(): number[][];
   /** Copies of the trainable weights. */

@@ -3,7 +3,8 @@
  * uint8 (TF.js) and ONNX, then measure each variant the way a recogniser uses it: parameters and bytes on disk,
  * frame accuracy against aligned labels, WER through kdasr's word decoder, and forward-pass frames/s in Node
  * (tfjs for the TF.js variants, onnxruntime-node for ONNX), one utterance per call. With a browser measure (the
- * CLI's --browser: @kdasr/web's page in Chromium), each single-model TF.js variant is also run where it deploys:
+ * CLI's --browser: @kdasr/web's page in Chromium), each single-model TF.js variant and each ONNX variant
+ * (onnxruntime-web) is also run where it deploys:
  * the page recognises the split's WAV files, and the row gets its frames/s, real-time factor and how many of its
  * hypotheses equal Node's.
  */
@@ -13,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { FeatureArchive } from '@kdasr/audio-features';
 import { runtimeInfo, writeFileAtomic, writeJsonAtomic, provenance } from '@kdasr/core';
 import { MANIFEST_FILES, readCorpusSplit, type CorpusSplit, type Supervision } from '@kdasr/corpus';
-import { Frontend, StateInventory, readTree, type AcousticModelMeta } from '@kdasr/acoustic-models';
+import { Frontend, StateInventory, logSoftmaxRows, readTree, type AcousticModelMeta } from '@kdasr/acoustic-models';
 import { computeWer, parseKaldiText, posteriorsToLoglikes } from '@kdasr/decoding';
 import { WORD_DECODE_DEFAULTS, WordDecoder, type Lang, type WordDecodeSettings } from '@kdasr/experiments';
 import { markdownTable } from 'markdown-table';
@@ -42,7 +43,7 @@ export interface DeploymentReportOptions {
   variants?: readonly ReportVariant[];
   /** Logged once per variant (progress on stderr from the CLI). */
   log?: (line: string) => void;
-  /** Also run each single-model TF.js variant in a browser (see BrowserMeasure). */
+  /** Also run each single-model TF.js variant and each ONNX variant in a browser (see BrowserMeasure). */
   browser?: BrowserMeasure;
 }
 
@@ -101,20 +102,6 @@ export interface DeploymentReport {
   markdown: string;
 }
 
-/** Row-wise log-softmax in float64 (what logPosteriors applies to a host model's logits). */
-function logSoftmax(z: Float32Array, rows: number, C: number): Float32Array {
-  const out = new Float32Array(z.length);
-  for (let i = 0; i < rows; i++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, z[i * C + c]);
-    let sum = 0;
-    for (let c = 0; c < C; c++) sum += Math.exp(z[i * C + c] - m);
-    const lse = m + Math.log(sum);
-    for (let c = 0; c < C; c++) out[i * C + c] = z[i * C + c] - lse;
-  }
-  return out;
-}
-
 function readLang(dir: string): Lang {
   const f = join(dir, 'lang.json');
   if (!existsSync(f)) throw new Error(`deploymentReport: ${f} does not exist; pass a kdasr train output (it writes lang.json and lm-text.txt), or --lang DIR holding them`);
@@ -145,7 +132,8 @@ async function scoreVariant(runner: LogitsRunner, dir: string, expDir: string, s
     const z = await runner.logits(x.data, x.numFrames);
     ms += performance.now() - t0;
     frames += x.numFrames;
-    const lp = logSoftmax(z, x.numFrames, runner.numClasses);
+    // A copy: the runner may hand back a buffer it reuses.
+    const lp = logSoftmaxRows(Float32Array.from(z), x.numFrames, runner.numClasses);
     const r = words.decodeUtterance(u.id, u.text, posteriorsToLoglikes({ numFrames: x.numFrames, numPdfs: runner.numClasses, data: lp }, meta.logPriors, settings.priorScale));
     hyp.push(r.hyp);
     ref.push(r.ref);
@@ -226,8 +214,8 @@ export async function deploymentReport(o: DeploymentReportOptions): Promise<Depl
           frames = s.frames;
           let browser: DeploymentRow['browser'];
           if (!o.browser || 'skipped' in wavs) browser = { skipped: 'skipped' in wavs ? wavs.skipped : 'not asked' };
-          else if (v === 'onnx') browser = { skipped: 'the page runs TF.js models (onnxruntime-web is not in the page)' };
-          else if (rec.source.members > 1) browser = { skipped: 'the page runs one model, not an ensemble' };
+          // An ONNX export is one graph even for an ensemble (members combined inside it): the page runs it in onnxruntime-web.
+          else if (v !== 'onnx' && rec.source.members > 1) browser = { skipped: 'the page runs one TF.js model, not an ensemble (its ONNX export runs)' };
           else {
             const b = await o.browser({ dir, variant: v, wavs: wavs.paths, feats: o.feats, settings });
             const matchesNode = b.words.filter((w, i) => w.join(' ') === s.words[i].join(' ')).length;

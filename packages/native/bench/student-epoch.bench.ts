@@ -3,14 +3,15 @@
 // engine, on the same frames with the same architecture, interleaved in one process. Sizes are the quick ASR
 // preset's (440 -> 2x384 -> 216, 4 members, batch 256, dropout 0.1, Adam), on fewer frames so a round takes seconds.
 //   npm run bench:student -w @kdasr/native [-- --frames N --rounds R --threads N --profile]
-// --profile also times the teacher's target computation alone (hostProbabilities over the epoch's batches).
+// --profile also times the teacher's target computation alone (hostProbabilities over the epoch's batches): per
+// batch, the cache filled by the JS loop, by the engine's softmaxMean kernel (what a native student uses), and hits.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ArrayDataset, Rng, type HostBatch, type Teacher } from '@kdasr/core';
-import { EnsembleTeacher, StoredLogitsTeacher, distill, writeTeacherLogits, type DistillOptions, type ProgressEvent } from '@kdasr/distillation';
+import { EnsembleTeacher, StoredLogitsTeacher, distill, writeTeacherLogits, type DistillOptions, type ProgressEvent, type SoftTargetKernel } from '@kdasr/distillation';
 import { createStudent } from '../src/index.js';
 
 const arg = (name: string, dflt: number) => {
@@ -85,7 +86,9 @@ try {
   await run('student');
   const member: [number, number][][] = [[], []];
   const student: [number, number][][] = [[], []];
-  const prof = { uncached: [] as number[], fill: [] as number[], hit: [] as number[] };
+  const prof = { uncached: [] as number[], fill: [] as number[], hit: [] as number[], kernelFill: [] as number[] };
+  const kernelStudent = make();
+  if (threads > 0) kernelStudent.nativeEngine!.setThreads({ blas: threads, elementwise: threads });
   // The per-batch path (no target cache) for the profile, chunks loaded once here.
   const uncached = new EnsembleTeacher(stored.map((m) => StoredLogitsTeacher.open(m.dir, { cacheChunks: 'all', cacheTemperatures: 0 })), { cacheTemperatures: 0 });
   if (profile) targets(uncached);
@@ -97,6 +100,10 @@ try {
       const e = new EnsembleTeacher(stored, { combine: 'arithmetic' });
       prof.fill.push(targets(e));
       prof.hit.push(targets(e));
+      // The fill as a native student's distill() does it: the engine's softmaxMean kernel.
+      const k = new EnsembleTeacher(stored, { combine: 'arithmetic' });
+      k.useSoftTargetKernel((kernelStudent.student as { softTargetKernel?: SoftTargetKernel }).softTargetKernel);
+      prof.kernelFill.push(targets(k));
     }
   }
   const info = make().nativeEngine!.info();
@@ -110,7 +117,7 @@ try {
   }
   if (profile) {
     const f = (xs: number[]) => median(xs).toFixed(3);
-    console.log(`teacher targets alone, s per epoch (batch gathering included): per batch, uncached ${f(prof.uncached)}; cache fill ${f(prof.fill)}; cache hits ${f(prof.hit)}`);
+    console.log(`teacher targets alone, s per epoch (batch gathering included): per batch, uncached ${f(prof.uncached)}; cache fill ${f(prof.fill)} (JS), ${f(prof.kernelFill)} (engine kernel); cache hits ${f(prof.hit)}`);
     for (const w of ['member', 'student'] as const)
       console.log(`${w} native phases, s per epoch: ${phases.map((p, i) => `${p} ${(phaseMs[w][i] / 1000 / (2 * (rounds + 1))).toFixed(3)}`).join(', ')}`);
   }

@@ -74,6 +74,7 @@ typedef struct {
 // ---------------------------------------------------------------- math helpers
 
 // Cephes-style expf: ~1 ulp, branch-free so that `omp simd` vectorises it (glibc's vector expf needs -ffast-math).
+// Its floorf becomes vroundps only with -fno-trapping-math (binding.gyp): without it every exp loop ran scalar.
 static inline float exp_approx(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   float k = floorf(x * 1.44269504088896341f + 0.5f);
@@ -145,6 +146,9 @@ typedef struct {
   double soft_weight;  // includes the T^2 scale when requested
   double hard_weight;
 } LossCfg;
+// Soft targets of stored-logit members (one [rows, classes] array each) at T: mean of softmaxes, or softmax of the
+// mean logits (geometric). Returns 0 when scratch cannot be allocated.
+int softmax_mean(const float *const *logits, int members, int rows, int classes, double temperature, int geometric, float *out);
 void loss_grad(Net *net, const float *logits, float *dz, int rows, int classes, const int32_t *labels, const float *target,
                const LossCfg *cfg, float *gb, double *out);
 

@@ -163,3 +163,71 @@ void loss_grad(Net *net, const float *logits, float *dz, int rows, int classes, 
   free(k);
 }
 
+
+// ---------------------------------------------------------------- teacher targets
+// A stored-logit ensemble's soft targets: per row, the mean over members of softmax(z_m / T) (arithmetic), or
+// softmax(mean_m z_m / T) (geometric). One vectorised exp sweep per member row: the JS loop's Math.exp cost as much
+// as a student's training step on the first epoch at a temperature.
+
+typedef struct {
+  const float *const *logits;  // members' arrays, each [rows, classes] from its row 0
+  float *out;                  // [rows, classes]
+  float *scratch;              // [MAX_THREADS, 2 * classes]
+  int members, rows, classes, geometric;
+  float invT;
+} SoftmaxMeanCtx;
+
+static void softmax_row_into(const float *restrict z, float invT, int classes, float *restrict e, float *restrict dst, float w, int add) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int c = 0; c < classes; c++) m = z[c] > m ? z[c] : m;
+  const float mT = m * invT;
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int c = 0; c < classes; c++) {
+    float x = exp_approx(z[c] * invT - mT);
+    e[c] = x;
+    s += x;
+  }
+  const float f = w / s;
+  if (add) {
+#pragma omp simd
+    for (int c = 0; c < classes; c++) dst[c] += e[c] * f;
+  } else {
+#pragma omp simd
+    for (int c = 0; c < classes; c++) dst[c] = e[c] * f;
+  }
+}
+
+static void softmax_mean_rows(void *p, size_t r0, size_t r1, int tid) {
+  SoftmaxMeanCtx *k = p;
+  const int C = k->classes, M = k->members;
+  float *restrict e = k->scratch + (size_t)tid * 2 * C;
+  float *restrict acc = e + C;
+  const float invM = 1.0f / (float)M;
+  for (size_t r = r0; r < r1; r++) {
+    float *dst = k->out + r * C;
+    if (k->geometric) {
+      memcpy(acc, k->logits[0] + r * C, (size_t)C * sizeof(float));
+      for (int i = 1; i < M; i++) {
+        const float *restrict z = k->logits[i] + r * C;
+#pragma omp simd
+        for (int c = 0; c < C; c++) acc[c] += z[c];
+      }
+#pragma omp simd
+      for (int c = 0; c < C; c++) acc[c] *= invM;
+      softmax_row_into(acc, k->invT, C, e, dst, 1.0f, 0);
+    } else {
+      for (int i = 0; i < M; i++) softmax_row_into(k->logits[i] + r * C, k->invT, C, e, dst, invM, i > 0);
+    }
+  }
+}
+
+int softmax_mean(const float *const *logits, int members, int rows, int classes, double temperature, int geometric, float *out) {
+  float *scratch = malloc((size_t)MAX_THREADS * 2 * classes * sizeof(float));
+  if (!scratch) return 0;
+  SoftmaxMeanCtx k = {logits, out, scratch, members, rows, classes, geometric, (float)(1.0 / temperature)};
+  parallel_for(softmax_mean_rows, &k, (size_t)rows, row_chunk(rows), (size_t)rows * classes * members * 2);
+  free(scratch);
+  return 1;
+}

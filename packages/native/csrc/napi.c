@@ -336,6 +336,47 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// softmaxMean(members: Float32Array[], rowOffset, rows, classes, temperature, geometric, out [rows*classes]):
+// the stored-logit ensemble's soft targets from rows [rowOffset, rowOffset + rows) of each member's array
+// (distillation's SoftTargetCache fills its rows with it, straight from the stored chunks).
+static napi_value js_softmax_mean(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) FAIL("softmaxMean(members, rowOffset, rows, classes, temperature, geometric, out)");
+  bool is_array;
+  CHECK(napi_is_array(env, argv[0], &is_array));
+  if (!is_array) FAIL("softmaxMean: members must be an array of Float32Arrays");
+  uint32_t members;
+  CHECK(napi_get_array_length(env, argv[0], &members));
+  int32_t offset, rows, classes;
+  double temperature;
+  bool geometric;
+  float *out;
+  size_t lo;
+  CHECK(napi_get_value_int32(env, argv[1], &offset));
+  CHECK(napi_get_value_int32(env, argv[2], &rows));
+  CHECK(napi_get_value_int32(env, argv[3], &classes));
+  CHECK(napi_get_value_double(env, argv[4], &temperature));
+  CHECK(napi_get_value_bool(env, argv[5], &geometric));
+  if (!get_typed(env, argv[6], napi_float32_array, (void **)&out, &lo)) return NULL;
+  if (members < 1 || members > 4096 || offset < 0 || rows < 0 || classes < 1) FAIL("softmaxMean: 1..4096 members, classes >= 1, rowOffset and rows >= 0");
+  if (!(temperature > 0) || !isfinite(temperature)) FAIL("softmaxMean: temperature must be a finite number > 0");
+  if (lo < (size_t)rows * classes) FAIL("softmaxMean: array too short for the given sizes");
+  const float *ptrs[4096];
+  for (uint32_t i = 0; i < members; i++) {
+    napi_value el;
+    float *z;
+    size_t lz;
+    CHECK(napi_get_element(env, argv[0], i, &el));
+    if (!get_typed(env, el, napi_float32_array, (void **)&z, &lz)) return NULL;
+    if (lz < ((size_t)offset + rows) * classes) FAIL("softmaxMean: array too short for the given sizes");
+    ptrs[i] = z + (size_t)offset * classes;
+  }
+  if (rows > 0 && !softmax_mean(ptrs, (int)members, rows, classes, temperature, geometric, out)) FAIL("softmaxMean: out of memory");
+  return NULL;
+}
+
 // setThreads(blas, elementwise)
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -394,6 +435,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"step", NULL, js_step, NULL, NULL, NULL, napi_default, NULL},
       {"dropoutMask", NULL, js_dropout_mask, NULL, NULL, NULL, napi_default, NULL},
       {"sgemm", NULL, js_sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxMean", NULL, js_softmax_mean, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
   };

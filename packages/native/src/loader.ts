@@ -45,6 +45,8 @@ export interface NativeAddon {
     a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
   ): void;
   setThreads(blas: number, elementwise: number): void;
+  /** Soft targets at T of rows [rowOffset, rowOffset + rows) of each member's logits: mean of softmaxes, or softmax of the mean. */
+  softmaxMean(members: readonly Float32Array[], rowOffset: number, rows: number, classes: number, temperature: number, geometric: boolean, out: Float32Array): void;
   info(): NativeInfo;
 }
 

@@ -142,6 +142,20 @@ export class NativeMlp {
     return this.predictLogits(features, rows, out);
   }
 
+  /**
+   * distillation's SoftTargetKernel on this engine: rows [rowOffset, rowOffset + rows) of each member's logits
+   * ([rows, classes] arrays) to the combined soft targets [rows, classes] at `temperature` (vectorised exp, the
+   * elementwise threads).
+   */
+  softmaxMean(members: readonly Float32Array[], rowOffset: number, rows: number, classes: number, temperature: number, combine: 'arithmetic' | 'geometric', out: Float32Array): void {
+    this.addon.softmaxMean(members, rowOffset, rows, classes, temperature, combine === 'geometric', out);
+  }
+
+  /** false on an addon built before softmaxMean existed (a stale build/Release): the JS loop is used then. */
+  get hasSoftmaxMean(): boolean {
+    return typeof (this.addon as Partial<NativeAddon>).softmaxMean === 'function';
+  }
+
   /** Fills cfg[1..5] and returns labels/target as the addon wants them. */
   private prepare(batch: TrainBatch, lossOptions: NativeLossOptions | undefined, where: string) {
     const s = resolveLoss(lossOptions, `NativeMlp.${where}`);

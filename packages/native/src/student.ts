@@ -9,6 +9,7 @@ import {
   type OptimizerState,
   type StepLoss,
   type StepTargets,
+  type SoftTargetKernel,
   type TrainableStudent,
 } from '@kdasr/distillation';
 import { NativeClassifier } from './classifier.js';
@@ -42,9 +43,13 @@ export class NativeTrainableStudent implements TrainableStudent {
   private optimizer: NativeOptimizer | null = null;
   private classifier: NativeClassifier | null = null;
 
+  /** Stored-logit teachers' soft targets through the engine (distill() attaches it to them). */
+  readonly softTargetKernel?: SoftTargetKernel;
+
   constructor(readonly mlp: NativeMlp) {
     this.inputDim = mlp.inputDim;
     this.numClasses = mlp.numClasses;
+    if (mlp.hasSoftmaxMean) this.softTargetKernel = (members, rowOffset, rows, classes, temperature, combine, out) => mlp.softmaxMean(members, rowOffset, rows, classes, temperature, combine, out);
   }
 
   weightShapes(): number[][] {

@@ -154,7 +154,8 @@ export async function browserMeasure(o: ChromiumOptions = {}): Promise<{
     async measure(run) {
       const r = await recognizeInBrowser(chromium.context, { modelDir: run.dir, feats: run.feats, decode: run.settings }, run.wavs);
       return {
-        runtime: `Chromium ${chromium.version}, tfjs ${r.backend}`,
+        // The page's backend line: the tfjs backend, or the ONNX Runtime that ran an ONNX model.
+        runtime: `Chromium ${chromium.version}, ${r.backend.startsWith('onnxruntime') ? r.backend : `tfjs ${r.backend}`}`,
         framesPerSecond: r.timing.framesPerSecond.total,
         forwardFramesPerSecond: r.timing.framesPerSecond.forward,
         realTimeFactor: r.timing.rtf.total,

@@ -3,8 +3,8 @@
 // bundled for the browser by buildBundle.
 export { buildBundle, BROWSER_BUILD, DEFAULT_BUNDLE_DIR, type BundleResult } from './build.js';
 export { startDemoServer, routeOf, ISOLATION_HEADERS, type DemoServer } from './server.js';
-export { modelSite, writeStaticSite, bundleFiles, wasmDir, type ModelSite, type ModelSiteOptions } from './site.js';
-export { Recognizer, fetchRecognizerAssets, parseRecognizerManifest, recognizerManifestSchema, RECOGNIZER_FILE, RECOGNIZER_FORMAT, type RecognizerManifest, type RecognizerAssets, type Recognition, type RecognitionTimings } from './recognizer.js';
+export { modelSite, writeStaticSite, bundleFiles, wasmDir, ortWasmPath, ORT_WASM_FILE, type ModelSite, type ModelSiteOptions } from './site.js';
+export { Recognizer, fetchRecognizerAssets, parseRecognizerManifest, tfjsFrameModel, onnxFrameModel, acousticSidecarJson, type FrameModel, type OnnxSessionLike, type ModelFormat, recognizerManifestSchema, RECOGNIZER_FILE, RECOGNIZER_FORMAT, type RecognizerManifest, type RecognizerAssets, type Recognition, type RecognitionTimings } from './recognizer.js';
 
 export { runDemo, type DemoOptions } from './demo.js';
 export type { PageResult } from './page-result.js';

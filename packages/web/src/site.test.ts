@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FeatureArchiveWriter } from '@kdasr/audio-features';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRecognizerManifest } from './recognizer.js';
-import { modelSite, writeStaticSite } from './site.js';
+import { ORT_WASM_FILE, modelSite, writeStaticSite } from './site.js';
 
 /** A kdasr train-shaped EXPDIR with placeholder model files and a one-entry feature archive at 8 kHz. */
 function makeExpDir(root: string, weights: string[] = ['weights.bin']): string {
@@ -49,6 +49,20 @@ describe('modelSite', () => {
     const ens = join(root, 'ens');
     mkdirSync(join(ens, 'member-0', 'model'), { recursive: true });
     expect(() => modelSite({ modelDir: ens })).toThrow(/is an ensemble/);
+  });
+
+  it('an ONNX export: model.onnx, export.json as the sidecar and onnxruntime-web\'s wasm binary; export.json needs its acoustic block', () => {
+    const exp = makeExpDir(root);
+    rmSync(join(exp, 'model'), { recursive: true });
+    writeFileSync(join(exp, 'model.onnx'), new Uint8Array(16));
+    writeFileSync(join(exp, 'export.json'), JSON.stringify({ kind: 'kdasr-export', config: {} }));
+    expect(() => modelSite({ modelDir: exp })).toThrow(/export\.json: no "acoustic" block/);
+    writeFileSync(join(exp, 'export.json'), JSON.stringify({ kind: 'kdasr-export', config: {}, acoustic: { inventory: {}, frontend: {} } }));
+    const site = modelSite({ modelDir: exp });
+    expect([...site.files.keys()].sort()).toEqual(['export.json', 'lang.json', 'lm-text.txt', 'model/model.onnx', `ort/${ORT_WASM_FILE}`]);
+    expect(existsSync(site.files.get(`ort/${ORT_WASM_FILE}`)!)).toBe(true);
+    const m = parseRecognizerManifest(JSON.parse(JSON.stringify(site.manifest)), 'recognizer.json');
+    expect(m.files).toMatchObject({ model: 'model/model.onnx', modelFormat: 'onnx', sidecar: 'export.json' });
   });
 
   it('writes the static site: bundle, wasm binaries, manifest and model files, nothing else', async () => {

@@ -9,9 +9,15 @@ import { FeatureArchive } from '@kdasr/audio-features';
 import { WORD_DECODE_DEFAULTS, type WordDecodeSettings } from '@kdasr/experiments';
 import { writeDirAtomic, writeJsonAtomic } from '@kdasr/base';
 import { RECOGNIZER_FILE, RECOGNIZER_FORMAT, type RecognizerManifest } from './recognizer.js';
+import { ORT_WASM_FILE } from './ort-files.js';
+
+export { ORT_WASM_FILE };
 
 export interface ModelSiteOptions {
-  /** A kdasr train (or kdasr export --format tfjs) output: model/, lang.json, lm-text.txt, train.json, tree.json. */
+  /**
+   * A kdasr train (or kdasr export --format tfjs) output: model/, lang.json, lm-text.txt, train.json, tree.json; or a
+   * kdasr export --format onnx output: model.onnx and export.json beside the same files.
+   */
   modelDir: string;
   /** The feature archive the model was trained on (its pipeline config and sample rate); default: train.json's feats. */
   feats?: string;
@@ -25,6 +31,11 @@ export interface ModelSite {
 }
 
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+
+export function ortWasmPath(): string {
+  return createRequire(import.meta.url).resolve(`onnxruntime-web/${ORT_WASM_FILE}`);
+}
 
 export function wasmDir(): string {
   const require = createRequire(import.meta.url);
@@ -46,15 +57,9 @@ function inside(dir: string, p: string, where: string): string {
   return join(dir, p);
 }
 
-/** recognizer.json and the file map for a model directory (single model; an ensemble's page would run N models). */
-export function modelSite(o: ModelSiteOptions): ModelSite {
-  const exp = resolve(o.modelDir);
+/** The model files of a TF.js export or train output (model/model.json, its weights, kdasr.json) into `files`. */
+function tfjsModelFiles(exp: string, files: Map<string, string>): void {
   const modelSub = join(exp, 'model');
-  if (!existsSync(join(modelSub, 'kdasr.json'))) {
-    if (existsSync(join(exp, 'member-0'))) throw new Error(`${exp} is an ensemble (member-<i>/model); the page runs one model: pass a single model's kdasr train output, or a distilled student`);
-    throw new Error(`${modelSub}/kdasr.json does not exist; --model must be a kdasr train (or kdasr export --format tfjs) output holding model/`);
-  }
-  const files = new Map<string, string>();
   const modelJsonFile = join(modelSub, 'model.json');
   const modelJson = readJson<{ weightsManifest?: { paths: string[] }[] }>(modelJsonFile, 'the model directory needs model.json (TF.js layers format)');
   if (!Array.isArray(modelJson.weightsManifest)) throw new Error(`${modelJsonFile}: weightsManifest is missing; not a TF.js layers model`);
@@ -66,6 +71,24 @@ export function modelSite(o: ModelSiteOptions): ModelSite {
       if (!existsSync(f)) throw new Error(`${modelJsonFile}: weights file ${f} is missing`);
       files.set(`model/${p.replace(/\\/g, '/')}`, f);
     }
+}
+
+/** recognizer.json and the file map for a model directory (single model; an ensemble's page would run N models). */
+export function modelSite(o: ModelSiteOptions): ModelSite {
+  const exp = resolve(o.modelDir);
+  const files = new Map<string, string>();
+  const onnx = existsSync(join(exp, 'model.onnx'));
+  if (onnx) {
+    const exportJson = join(exp, 'export.json');
+    const acoustic = readJson<{ acoustic?: unknown }>(exportJson, 'an ONNX export holds export.json beside model.onnx (kdasr export --format onnx writes both)').acoustic;
+    if (!acoustic) throw new Error(`${exportJson}: no "acoustic" block (priors, inventory, frontend); re-export with kdasr export --format onnx`);
+    files.set('model/model.onnx', join(exp, 'model.onnx'));
+    files.set('export.json', exportJson);
+    files.set(`ort/${ORT_WASM_FILE}`, ortWasmPath());
+  } else if (!existsSync(join(exp, 'model', 'kdasr.json'))) {
+    if (existsSync(join(exp, 'member-0'))) throw new Error(`${exp} is an ensemble (member-<i>/model); the page runs one model: pass a single model's kdasr train output, or a distilled student`);
+    throw new Error(`${join(exp, 'model')}/kdasr.json does not exist; --model must be a kdasr train (or kdasr export) output holding model/, or an ONNX export holding model.onnx`);
+  } else tfjsModelFiles(exp, files);
   for (const [url, name, why] of [
     ['lang.json', 'lang.json', 'kdasr train writes it (phones, lexicon)'],
     ['lm-text.txt', 'lm-text.txt', 'kdasr train writes it (the LM training sentences)'],
@@ -95,7 +118,12 @@ export function modelSite(o: ModelSiteOptions): ModelSite {
     sampleRateHz,
     features,
     decode: { ...WORD_DECODE_DEFAULTS, ...(o.decode ?? {}) },
-    files: { model: 'model/model.json', sidecar: 'model/kdasr.json', lang: 'lang.json', lmText: 'lm-text.txt', ...(tree ? { tree: 'tree.json' } : {}) },
+    files: {
+      ...(onnx ? { model: 'model/model.onnx', modelFormat: 'onnx' as const, sidecar: 'export.json' } : { model: 'model/model.json', sidecar: 'model/kdasr.json' }),
+      lang: 'lang.json',
+      lmText: 'lm-text.txt',
+      ...(tree ? { tree: 'tree.json' } : {}),
+    },
     source: { model: basename(exp) },
   };
   return { manifest, files };

@@ -6,11 +6,13 @@ import type { Command } from './registry.js';
 const HELP = `usage: kdasr demo --model EXPDIR [--port N] [--host H] [--feats DIR] [--out DIR]
 
 Build the page's bundle if needed and serve it with the model: recognise a dropped or chosen WAV file, or
-speech from the microphone, in the browser (TF.js, wasm backend; threads, as the page is cross-origin isolated).
-The server sends COOP/COEP headers, binds to 127.0.0.1 by default and serves only the bundle and the model's files.
+speech from the microphone, in the browser (TF.js, wasm backend; threads, as the page is cross-origin isolated;
+an ONNX export runs in onnxruntime-web). The server sends COOP/COEP headers, binds to 127.0.0.1 by default and
+serves only the bundle and the model's files.
 
   --model EXPDIR   a kdasr train output, or a kdasr export --format tfjs output (float32, float16 or uint8 weights):
-                   model/, lang.json, lm-text.txt, train.json (for the feature config), tree.json when present
+                   model/, lang.json, lm-text.txt, train.json (for the feature config), tree.json when present;
+                   or a kdasr export --format onnx output (model.onnx + export.json; ensembles too)
   --feats DIR      the feature archive the model was trained on (default: the one train.json names)
   --port N         default 8080 (0: any free port)
   --host H         default 127.0.0.1 (0.0.0.0 exposes the page to the network)

@@ -40,8 +40,8 @@ was not measured).
   --acoustic-scale S  with --report: the decoder's acoustic scale (default 0.1, kdasr decode's; a recipe's
                     score stage tunes it on dev, see its results.json)
   --variants LIST   with --report: some of float32,float16,uint8,onnx (default all)
-  --browser         with --report: also run each single-model TF.js variant in the kdasr demo page in headless
-                    Chromium (the split's WAV files through the file input): forward frames/s and real-time
+  --browser         with --report: also run each single-model TF.js variant and each ONNX variant
+                    (onnxruntime-web) in the kdasr demo page in headless Chromium (the split's WAV files through the file input): forward frames/s and real-time
                     factor in the browser, and how many hypotheses equal Node's
   --chromium PATH   the browser binary (default: KDASR_CHROMIUM, else chromium on PATH)`;
 

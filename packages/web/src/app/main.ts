@@ -1,6 +1,7 @@
 /**
  * The page: picks the tfjs backend (wasm with SIMD, threads when cross-origin isolated; else webgl; else cpu), loads the model
- * named by recognizer.json (or ?manifest=URL), and recognises dropped or chosen WAV files and microphone speech.
+ * named by recognizer.json (or ?manifest=URL): a TF.js layers model on that backend, or an ONNX model in
+ * onnxruntime-web's wasm backend; then recognises dropped or chosen WAV files and microphone speech.
  * Results are also kept in `window.kdasr` (the browser test reads them there).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,9 +9,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
-import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, type Recognition } from '../recognizer.js';
+import { RECOGNIZER_FILE, Recognizer, fetchRecognizerAssets, onnxFrameModel, tfjsFrameModel, type FrameModel, type ModelFormat, type Recognition } from '../recognizer.js';
 import { drawRecognition } from './plot.js';
 import type { PageResult } from '../page-result.js';
+import { ORT_WASM_FILE } from '../ort-files.js';
 
 interface PageState {
   ready: boolean;
@@ -59,6 +61,20 @@ async function chooseBackend(): Promise<string> {
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threadsSupported && crossOriginIsolated ? 'threaded build' : 'single-threaded build'}, ${threads} thread${threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})`;
 }
 
+/**
+ * The model file in its format. ONNX runs in onnxruntime-web's wasm build (SIMD), on one thread: its threaded mode
+ * starts workers from the script's own URL, which in this single-file bundle is the whole page.
+ */
+async function loadFrameModel(url: string, format: ModelFormat): Promise<FrameModel> {
+  if (format === 'tfjs-layers') return tfjsFrameModel(await loadLayersModel(url));
+  const ort = await import('onnxruntime-web/wasm');
+  // The wasm binary alone: the bundle carries its JS glue (a prefix would make it fetch ort/*.mjs as well).
+  ort.env.wasm.wasmPaths = { wasm: new URL(`ort/${ORT_WASM_FILE}`, location.href).href };
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(url, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  return onnxFrameModel(session as never, { tensor: (d, dims) => new ort.Tensor('float32', d, dims), runtime: `onnxruntime-web ${ort.env.versions.web ?? ''} (wasm, SIMD, 1 thread)`.replace('  ', ' '), source: url });
+}
+
 let recognizer: Recognizer;
 
 function fmt(x: number, d = 4): string {
@@ -96,9 +112,9 @@ function addResult(r: PageResult, rec?: Recognition): void {
   updateTotals();
 }
 
-function record(name: string, source: PageResult['source'], run: () => Recognition): void {
+async function record(name: string, source: PageResult['source'], run: () => Promise<Recognition>): Promise<void> {
   try {
-    const rec = run();
+    const rec = await run();
     addResult({ name, source, words: rec.words, reachedFinal: rec.reachedFinal, durationSec: rec.durationSec, numFrames: rec.numFrames, ...rec.timings }, rec);
   } catch (e) {
     addResult({ name, source, words: [], reachedFinal: false, durationSec: 0, numFrames: 0, featuresMs: 0, forwardMs: 0, decodeMs: 0, error: (e as Error).message });
@@ -111,7 +127,7 @@ async function recognizeFiles(files: Iterable<File>): Promise<void> {
   $('state').textContent = `recognising ${list.length} file(s)`;
   for (const f of list) {
     const bytes = new Uint8Array(await f.arrayBuffer());
-    record(f.name, 'file', () => recognizer.recognizeWav(bytes, f.name));
+    await record(f.name, 'file', () => recognizer.recognizeWav(bytes, f.name));
     state.pending--;
     // Let the page paint between utterances.
     await new Promise((r) => setTimeout(r, 0));
@@ -146,18 +162,19 @@ async function startMic(): Promise<void> {
     const rate = ctx.sampleRate;
     void ctx.close();
     btn.textContent = 'Record from the microphone';
-    record(`microphone ${(n / rate).toFixed(1)} s`, 'microphone', () => recognizer.recognizeSamples(x, rate, 'microphone'));
-    $('state').textContent = 'ready';
+    void record(`microphone ${(n / rate).toFixed(1)} s`, 'microphone', () => recognizer.recognizeSamples(x, rate, 'microphone')).then(() => ($('state').textContent = 'ready'));
   };
 }
 
 async function main(): Promise<void> {
-  state.backend = await chooseBackend();
-  $('backend').textContent = state.backend;
   const manifestUrl = new URL(params.get('manifest') ?? RECOGNIZER_FILE, location.href).href;
-  const assets = await fetchRecognizerAssets(manifestUrl, (url) => loadLayersModel(url));
+  // The tfjs backend first: the frontend and a TF.js model run on it (an ONNX model's forward pass does not).
+  const tfjsBackend = await chooseBackend();
+  const assets = await fetchRecognizerAssets(manifestUrl, loadFrameModel);
   recognizer = new Recognizer(assets);
-  recognizer.warmUp();
+  state.backend = recognizer.runtime ?? tfjsBackend;
+  $('backend').textContent = state.backend;
+  await recognizer.warmUp();
   $('model').textContent = `${String(assets.manifest.source?.model ?? manifestUrl)} (${recognizer.numClasses} pdfs, ${assets.manifest.sampleRateHz} Hz)`;
   const input = $<HTMLInputElement>('files');
   input.addEventListener('change', () => {
