@@ -3,7 +3,6 @@
  * (`kdasr worker` processes on a real redis-server, one killed with -9 while it trains a member) and a single-node
  * Slurm. With the same seeds and the tfjs cpu backend, every member's weights are byte-identical to in-process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initRuntime } from '@kdasr/core';
 import { EspeakUnavailableError, getEspeak } from '@kdasr/corpus';
 import { asrPreset, runAsrExperiment, type StageJobs } from '@kdasr/experiments';
-import { BullRunner, LocalRunner, SlurmRunner, jobsStatus, formatJobsStatus, redisUnavailable, slurmUnavailable, startRedis, startSlurm, type RedisServer } from '@kdasr/jobs';
+import { BullRunner, LocalRunner, SlurmRunner, jobsStatus, formatJobsStatus, redisUnavailable, slurmUnavailable, spawnWatched, startRedis, startSlurm, type RedisServer, type WatchedProcess } from '@kdasr/jobs';
 import { JOB_KINDS_MODULE, ensembleMemberJob } from '@kdasr/experiments';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -28,40 +27,11 @@ const noSlurm = slurmUnavailable();
 if (noRedis) console.warn(`fan-out BullMQ test skipped: ${noRedis}`);
 if (noSlurm) console.warn(`fan-out Slurm test skipped: ${noSlurm}`);
 
-interface Proc {
-  p: ChildProcess;
-  out: string[];
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-}
+type Proc = WatchedProcess;
 
 /** `kdasr worker ...` in its own process group (kill -9 of the group takes its sandboxed job process too). */
 function kdasr(args: string[]): Proc {
-  const p = spawn(process.execPath, [join(repo, 'packages/cli/bin/kdasr.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
-  const out: string[] = [];
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) {
-      out.push(l);
-      for (const w of [...waiters]) if (w.re.test(l)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(l));
-    }
-  };
-  p.stdout!.on('data', onData);
-  p.stderr!.on('data', onData);
-  return {
-    p,
-    out,
-    waitFor: (re, timeoutMs = 120_000) =>
-      new Promise((res, rej) => {
-        const hit = out.find((l) => re.test(l));
-        if (hit) return res(hit);
-        const t = setTimeout(() => rej(new Error(`no line matching ${re} in ${timeoutMs} ms:\n${out.join('\n')}`)), timeoutMs);
-        waiters.push({ re, resolve: (l) => (clearTimeout(t), res(l)) });
-      }),
-  };
+  return spawnWatched(process.execPath, [join(repo, 'packages/cli/bin/kdasr.mjs'), ...args], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, defaultTimeoutMs: 120_000 });
 }
 const killGroup = (pr: Proc, signal: NodeJS.Signals = 'SIGKILL') => {
   try {

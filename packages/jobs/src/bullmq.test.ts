@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { loadRegistry } from './execute.js';
 import { InlineRunner } from './inline.js';
 import { jobId } from './kind.js';
 import { tsNodeArgs } from './node-args.js';
-import { redisUnavailable, startRedis, type RedisServer } from './services.js';
+import { redisUnavailable, spawnWatched, startRedis, type RedisServer, type WatchedProcess } from './services.js';
 import { FIXTURE_KINDS, digestJobs, runsLog, snapshot, tempRoot } from './test-support.js';
 
 const why = redisUnavailable();
@@ -15,40 +14,11 @@ if (why) console.warn(`BullMQ runner tests skipped: ${why}`);
 
 const fixture = (f: string) => fileURLToPath(new URL(`./__fixtures__/${f}`, import.meta.url));
 
-interface Proc {
-  p: ChildProcess;
-  out: string[];
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-}
+type Proc = WatchedProcess;
 
 /** A node process in its own process group (so kill -9 of the group takes its sandboxed children too). */
 function start(file: string, args: string[]): Proc {
-  const p = spawn(process.execPath, [...tsNodeArgs(), fixture(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const out: string[] = [];
-  let buf = '';
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) {
-      out.push(l);
-      for (const w of [...waiters]) if (w.re.test(l)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(l));
-    }
-  };
-  p.stdout!.on('data', onData);
-  p.stderr!.on('data', onData);
-  return {
-    p,
-    out,
-    waitFor: (re, timeoutMs = 60_000) =>
-      new Promise((resolve, reject) => {
-        const hit = out.find((l) => re.test(l));
-        if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`no line matching ${re} in ${timeoutMs} ms; output:\n${out.join('\n')}`)), timeoutMs);
-        waiters.push({ re, resolve: (l) => (clearTimeout(t), resolve(l)) });
-      }),
-  };
+  return spawnWatched(process.execPath, [...tsNodeArgs(), fixture(file), ...args]);
 }
 
 const procs: Proc[] = [];

@@ -22,4 +22,4 @@ export { redisOptions, checkRedis, maskRedisUrl, RedisUnreachableError } from '.
 export { SlurmRunner, SLURM_DIR, type SlurmRunnerOptions } from './slurm.js';
 export { tsNodeArgs } from './node-args.js';
 export { createRunner, RUNNER_NAMES, type RunnerName, type RunnerChoice } from './create.js';
-export { startRedis, startSlurm, redisUnavailable, slurmUnavailable, freePort, type RedisServer, type SlurmCluster } from './services.js';
+export { startRedis, startSlurm, redisUnavailable, slurmUnavailable, freePort, spawnWatched, type RedisServer, type SlurmCluster, type WatchedProcess } from './services.js';

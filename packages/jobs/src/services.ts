@@ -198,3 +198,52 @@ export async function startSlurm(): Promise<SlurmCluster> {
     throw e;
   }
 }
+
+/** A child process whose output lines are kept, with a wait for the first line matching a pattern (test harness). */
+export interface WatchedProcess {
+  p: ChildProcess;
+  /** stdout and stderr lines so far, interleaved as they came. */
+  out: string[];
+  /** The first line (past or future) matching `re`; rejects after `timeoutMs` with the output so far. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Spawn `command args` in its own process group (kill -PID takes its children too) and watch its output. */
+export function spawnWatched(command: string, args: string[], o: { env?: NodeJS.ProcessEnv; defaultTimeoutMs?: number } = {}): WatchedProcess {
+  const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(o.env ? { env: o.env } : {}) });
+  const out: string[] = [];
+  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  let buf = '';
+  const onData = (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) {
+      out.push(l);
+      for (const w of [...waiters])
+        if (w.re.test(l)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(l);
+        }
+    }
+  };
+  p.stdout!.on('data', onData);
+  p.stderr!.on('data', onData);
+  return {
+    p,
+    out,
+    waitFor: (re, timeoutMs = o.defaultTimeoutMs ?? 60_000) =>
+      new Promise((resolve, reject) => {
+        const hit = out.find((l) => re.test(l));
+        if (hit) return resolve(hit);
+        const t = setTimeout(() => reject(new Error(`no line matching ${re} in ${timeoutMs} ms; output:\n${out.join('\n')}`)), timeoutMs);
+        waiters.push({
+          re,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
+      }),
+  };
+}

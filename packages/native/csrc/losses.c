@@ -2,6 +2,23 @@
 // and the last layer's bias gradient.
 #include "kdasr_native.h"
 
+// e[c] = exp(z[c]/T - max(z)/T) for one row; returns their sum and the shift max(z)/T in *shift.
+static float exp_row(const float *restrict z, float invT, int classes, float *restrict e, float *shift) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int c = 0; c < classes; c++) m = z[c] > m ? z[c] : m;
+  const float mT = m * invT;
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int c = 0; c < classes; c++) {
+    float x = exp_approx(z[c] * invT - mT);
+    e[c] = x;
+    s += x;
+  }
+  *shift = mT;
+  return s;
+}
+
 typedef struct {
   Partials part;
   const float *logits;
@@ -61,30 +78,15 @@ static void loss_rows(void *p, size_t r0, size_t r1, int tid) {
       soft_sum += 0.5 * (double)l;
     } else if (k->use_soft) {
       // log q = z/T - lse(z/T); teacher p either given or softmax(v/T).
-      const float mT = m * invT;
-      float sT = 0;
       // The exps are kept for q below: one exp sweep for the student's softmax at T, not two.
-#pragma omp simd reduction(+ : sT)
-      for (int c = 0; c < classes; c++) {
-        float e = exp_approx(z[c] * invT - mT);
-        erow[c] = e;
-        sT += e;
-      }
+      float mT;
+      const float sT = exp_row(z, invT, classes, erow, &mT);
       const float lseT = mT + logf(sT);
       const float *restrict pp = tg;
       float lseV = 0;
       if (cfg->target_kind == 2) {
-        float mv = -INFINITY;
-#pragma omp simd reduction(max : mv)
-        for (int c = 0; c < classes; c++) mv = tg[c] > mv ? tg[c] : mv;
-        const float mvT = mv * invT;
-        float sv = 0;
-#pragma omp simd reduction(+ : sv)
-        for (int c = 0; c < classes; c++) {
-          float e = exp_approx(tg[c] * invT - mvT);
-          prow[c] = e;
-          sv += e;
-        }
+        float mvT;
+        const float sv = exp_row(tg, invT, classes, prow, &mvT);
         const float inv = 1.0f / sv;
 #pragma omp simd
         for (int c = 0; c < classes; c++) prow[c] *= inv;
@@ -178,18 +180,8 @@ typedef struct {
 } SoftmaxMeanCtx;
 
 static void softmax_row_into(const float *restrict z, float invT, int classes, float *restrict e, float *restrict dst, float w, int add) {
-  float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-  for (int c = 0; c < classes; c++) m = z[c] > m ? z[c] : m;
-  const float mT = m * invT;
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int c = 0; c < classes; c++) {
-    float x = exp_approx(z[c] * invT - mT);
-    e[c] = x;
-    s += x;
-  }
-  const float f = w / s;
+  float shift;
+  const float f = w / exp_row(z, invT, classes, e, &shift);
   if (add) {
 #pragma omp simd
     for (int c = 0; c < classes; c++) dst[c] += e[c] * f;

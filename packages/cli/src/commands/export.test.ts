@@ -3,9 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@kdasr/core';
-import { FeatureArchiveWriter } from '@kdasr/audio-features';
-import { SupervisionSchema, writeJsonl, type Supervision } from '@kdasr/corpus';
+import { makeWholeWordSplit } from '../../test-support.js';
 
 // kdasr export through the real bin on the synthetic whole-word task of train.test.ts: train, align, export every
 // format, decode the exports with kdasr decode, and build the deployment table.
@@ -21,36 +19,7 @@ function kdasr(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function makeSplit(name: string, n: number, seed: number): void {
-  const rng = new Rng(seed);
-  const means = new Rng(7);
-  const D = 6;
-  const classMean = new Map<string, Float32Array>();
-  for (const k of ['sil', 'x0', 'x1', 'y0', 'y1', 'z0', 'z1']) classMean.set(k, Float32Array.from({ length: D }, () => means.normal() * 3));
-  const w = FeatureArchiveWriter.open(join(dir, `feats-${name}`), { config: { kind: 'synthetic' } });
-  const sups: Supervision[] = [];
-  for (let u = 0; u < n; u++) {
-    const words = Array.from({ length: 2 + rng.int(3) }, () => ['x', 'y', 'z'][rng.int(3)]);
-    const seq: string[] = [];
-    const push = (k: string, frames: number) => {
-      for (let i = 0; i < frames; i++) seq.push(k);
-    };
-    push('sil', 3);
-    for (const wd of words) {
-      push(`${wd}0`, 4 + rng.int(4));
-      push(`${wd}1`, 4 + rng.int(4));
-      if (rng.uniform() < 0.3) push('sil', 2);
-    }
-    push('sil', 3);
-    const data = new Float32Array(seq.length * D);
-    seq.forEach((k, t) => classMean.get(k)!.forEach((m, d) => (data[t * D + d] = m + rng.normal())));
-    const id = `${name}-${String(u).padStart(3, '0')}`;
-    w.append(id, { data, numFrames: seq.length, numCols: D }, { sampleRateHz: 16000 });
-    sups.push({ id, recordingId: id, startSec: 0, durationSec: seq.length / 100, text: words.join(' '), speaker: `s${u % 3}` });
-  }
-  w.close();
-  writeJsonl(join(dir, name, 'supervisions.jsonl'), sups, SupervisionSchema);
-}
+const makeSplit = (name: string, n: number, seed: number) => makeWholeWordSplit(dir, name, n, seed);
 
 const TR = () => ['--corpus', join(dir, 'train'), '--feats', join(dir, 'feats-train')];
 const TE = () => ['--corpus', join(dir, 'test'), '--feats', join(dir, 'feats-test')];
